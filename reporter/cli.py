@@ -1,0 +1,272 @@
+"""The `modreport` command line: parse, validate, call the stages, report progress.
+
+Only this module prints or touches paths the user named. Heavy packages (torch,
+transformer_lens, matplotlib) are imported inside the commands so that
+`modreport --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from reporter import __version__
+from reporter.recipe import Recipe, validate
+
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "default"
+
+
+@contextmanager
+def replacing(target: Path):
+    """Yield a fresh temporary directory beside ``target``; on success it replaces ``target``.
+
+    On any error the temporary directory is removed and ``target`` is left as it was.
+    """
+    target = target.resolve()
+    if target.exists() and not target.is_dir():
+        raise click.ClickException(f"{target} exists and is not a directory.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as error:
+        raise click.ClickException(f"cannot write into {target.parent}: {error.strerror or error}.") from None
+    try:
+        yield staging
+        os.chmod(staging, 0o755)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            target.rename(old / "previous")
+            staging.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staging.rename(target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="modreport")
+def cli() -> None:
+    """Train or load a transformer on a + b mod p, find what each attention head
+    does, and publish it as a website."""
+
+
+RECIPE = Recipe()
+NORM_NAMES = {"none": None, "ln": "LN", "rms": "RMS", "lnpre": "LNPre", "rmspre": "RMSPre"}
+
+
+@cli.command()
+@click.option("--out", "out", type=click.Path(path_type=Path), required=True, help="Checkpoint directory to write.")
+@click.option("--modulus", default=RECIPE.modulus, show_default=True, help="p, the modulus of a + b mod p.")
+@click.option("--layers", default=RECIPE.n_layers, show_default=True, help="Transformer blocks.")
+@click.option("--heads", default=RECIPE.n_heads, show_default=True, help="Attention heads per block.")
+@click.option("--d-model", default=RECIPE.d_model, show_default=True, help="Width of the residual stream.")
+@click.option("--d-mlp", default=RECIPE.d_mlp, show_default=True, help="Width of each MLP.")
+@click.option("--act", "act_fn", default=RECIPE.act_fn, show_default=True, help="MLP activation: relu, gelu, gelu_new, silu, swish or solu.")
+@click.option("--norm", "normalization", default=str(RECIPE.normalization_type), show_default=True,
+              help="Normalisation: None, LN, RMS, LNPre or RMSPre.")
+@click.option("--epochs", default=RECIPE.epochs, show_default=True, help="Most epochs to train; stops earlier once held-out accuracy holds at 100%.")
+@click.option("--seed", default=RECIPE.seed, show_default=True, help="Seeds the init, the split and the batch order.")
+@click.option("--train-fraction", default=RECIPE.train_fraction, show_default=True, help="Share of the p² inputs to train on.")
+@click.option("--batch-size", default=RECIPE.batch_size, show_default=True, help="Inputs per step.")
+@click.option("--lr", default=RECIPE.lr, show_default=True, help="Peak learning rate, the same for every parameter.")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty --out.")
+def train(out: Path, modulus, layers, heads, d_model, d_mlp, act_fn, normalization, epochs, seed, train_fraction, batch_size, lr, force) -> None:
+    """Train a model on a + b mod p and write a checkpoint directory."""
+    from dataclasses import replace
+
+    from reporter.model import CheckpointError, save_checkpoint
+
+    if normalization.lower() not in NORM_NAMES:
+        raise click.UsageError(f"unknown normalisation {normalization!r}; choose None, LN, RMS, LNPre or RMSPre.")
+    recipe = replace(
+        RECIPE,
+        modulus=modulus, n_layers=layers, n_heads=heads, d_model=d_model, d_mlp=d_mlp, act_fn=act_fn,
+        normalization_type=NORM_NAMES[normalization.lower()], epochs=epochs, seed=seed,
+        train_fraction=train_fraction, batch_size=batch_size, lr=lr,
+    )
+    try:
+        validate(recipe)
+    except (ValueError, CheckpointError) as error:
+        raise click.UsageError(str(error)) from None
+    out = out.resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise click.ClickException(f"{out} already exists and is not empty; pass --force to overwrite it.")
+    with replacing(out) as staging:
+        result = run_training(recipe)
+        save_checkpoint(result.model, result.config, staging)
+    final = result.config["training"]["final"]
+    click.echo(
+        f"Trained {len(result.history)} epochs: train accuracy {final['train_accuracy']:.2%}, "
+        f"held-out accuracy {final['test_accuracy']:.2%}. Checkpoint written to {out}"
+    )
+
+
+def run_training(recipe):
+    """Train with a progress bar on stderr that shows epoch, loss and accuracy."""
+    from reporter.train import train as train_model
+
+    with click.progressbar(length=recipe.epochs, label="Training", file=sys.stderr,
+                           item_show_func=lambda text: text) as bar:
+        def on_epoch(record: dict) -> None:
+            bar.update(1, f"epoch {record['epoch']}  loss {record['train_loss']:.3f}  "
+                          f"train {record['train_accuracy']:.1%}  test {record['test_accuracy']:.1%}")
+
+        result = train_model(recipe, on_epoch)
+        bar.update(recipe.epochs - len(result.history))
+    if not sys.stderr.isatty():
+        click.echo(f" {len(result.history)} epochs", err=True)
+    return result
+
+
+def main() -> None:
+    cli()
+
+
+def open_checkpoint(directory: Path):
+    """Load a checkpoint; a problem becomes one sentence and exit code 1."""
+    from reporter.model import CheckpointError, load_checkpoint
+
+    try:
+        return load_checkpoint(directory)
+    except CheckpointError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@cli.command()
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=DEFAULT_CHECKPOINT, show_default="the shipped model",
+              help="Checkpoint directory to validate.")
+def check(checkpoint: Path) -> None:
+    """Validate a checkpoint and print its shape, task and accuracy on all p² inputs."""
+    from reporter.task import all_inputs, answers
+    from reporter.train import evaluate
+
+    loaded = open_checkpoint(checkpoint)
+    cfg, task = loaded.config["model"], loaded.task
+    tokens = all_inputs(task)
+    loss, accuracy = evaluate(loaded.model, tokens, answers(task, tokens))
+    click.echo(f"{checkpoint}: {cfg['n_layers']} layers x {cfg['n_heads']} heads, d_model {cfg['d_model']}, "
+               f"a + b mod {task.modulus}")
+    click.echo(f"accuracy on all {task.n_inputs} inputs: {accuracy:.2%} (loss {loss:.4f})")
+    click.echo(f"model.safetensors sha256 {loaded.sha256}")
+
+
+def read_threshold_options(thresholds_file: Path | None, settings: tuple[str, ...]):
+    """Thresholds from the defaults, then a JSON file, then --set name=value options."""
+    from reporter.labels import Thresholds, read_thresholds
+
+    try:
+        table = read_thresholds(thresholds_file) if thresholds_file else Thresholds()
+        overrides = {}
+        for setting in settings:
+            name, sep, value = setting.partition("=")
+            if not sep:
+                raise ValueError(f"--set {setting!r} is not of the form name=value.")
+            try:
+                overrides[name.strip()] = float(value)
+            except ValueError:
+                raise ValueError(f"--set {setting!r}: {value!r} is not a number.") from None
+        return table.with_overrides(overrides)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--thresholds/--set") from None
+
+
+def analyse(checkpoint: Path, pairs_text: str | None, thresholds, command: str):
+    """Load, measure, label and check: the whole analysis of one checkpoint."""
+    from importlib.metadata import version
+
+    from reporter.findings import check_findings, sensitivity
+    from reporter.labels import label_heads, layer_trends
+    from reporter.render import Analysis
+    from reporter.stats import PairError, attention_over_all_inputs, compute_stats, default_pairs, parse_pairs
+
+    loaded = open_checkpoint(checkpoint)
+    task = loaded.task
+    try:
+        pairs = parse_pairs(pairs_text, task.modulus) if pairs_text is not None else default_pairs(task.modulus)
+    except PairError as error:
+        raise click.BadParameter(str(error), param_hint="--pairs") from None
+    training = loaded.config.get("training") or {}
+    split = None
+    if "split" in training and "seed" in training:
+        split = (training["split"]["train_fraction"], training["seed"])
+    stats = compute_stats(attention_over_all_inputs(loaded.model, task), pairs, split)
+    labels = label_heads(stats.heads, thresholds)
+    packages = ("modreport", "torch", "transformer-lens", "numpy", "safetensors", "matplotlib", "jinja2", "mkdocs", "mkdocs-material")
+    provenance = {
+        "checkpoint": checkpoint.name,
+        "checkpoint_sha256": loaded.sha256,
+        "command": command,
+        "pairs": [f"{a}+{b}" for a, b in pairs],
+        "versions": {name: version(name) for name in packages},
+        "training_recipe": training.get("recipe"),
+    }
+    return Analysis(
+        stats=stats,
+        labels=labels,
+        trends=layer_trends(stats.layers, labels),
+        findings=check_findings(stats.layers, labels, thresholds),
+        thresholds=thresholds,
+        sensitivity=sensitivity(stats.heads, stats.layers, thresholds),
+        config=loaded.config,
+        provenance=provenance,
+    )
+
+
+def summary_lines(analysis) -> list[str]:
+    """The short table `analyze` prints: one line per head, then the findings."""
+    stats = analysis.stats
+    lines = [f"a + b mod {stats.task.modulus}: {stats.n_layers} layers x {stats.n_heads} heads, "
+             f"accuracy {stats.accuracy['all']:.2%} on all {stats.task.n_inputs} inputs"]
+    if analysis.warning:
+        lines.append(f"WARNING: {analysis.warning}")
+    lines.append(f"{'head':<6} {'label':<13} {'score':>5}   {'a':>5} {'+':>5} {'b':>5} {'=':>5}   {'entropy':>7} {'mean_max':>8}")
+    for label in analysis.labels:
+        h = next(x for x in stats.heads if (x.layer, x.head) == (label.layer, label.head))
+        means = " ".join(f"{h.mean[k]:5.2f}" for k in ("a", "plus", "b", "equals"))
+        lines.append(f"L{h.layer}H{h.head:<3} {label.kind.value:<13} {label.score:5.2f}   {means}   {h.entropy:7.2f} {h.mean_max:8.2f}")
+    lines.append("findings:")
+    marks = {True: "holds", False: "does not hold", None: "n/a"}
+    for finding in analysis.findings:
+        lines.append(f"  {finding.id:<19} {marks[finding.holds]:<13} {finding.text}")
+    return lines
+
+
+PAIRS_HELP = 'Chosen pairs, e.g. "5+8,90+90,50+0" (default: the seed\'s pairs, scaled to p when they do not fit).'
+
+
+@cli.command()
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=DEFAULT_CHECKPOINT, show_default="the shipped model",
+              help="Checkpoint directory to analyse.")
+@click.option("--pairs", "pairs_text", default=None, help=PAIRS_HELP)
+@click.option("--json", "json_path", default="report.json", show_default=True, help="Where to write report.json; - for stdout.")
+@click.option("--thresholds", "thresholds_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="JSON object of threshold overrides, e.g. {\"focus\": 0.6}.")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override one threshold (repeatable).")
+def analyze(checkpoint: Path, pairs_text, json_path: str, thresholds_file, settings) -> None:
+    """Measure attention from = over all p² inputs, label every head, check the seed's claims."""
+    from reporter.render import dumps, report_json
+
+    thresholds = read_threshold_options(thresholds_file, settings)
+    command = "modreport analyze" + (f" --pairs {pairs_text!r}" if pairs_text else "")
+    analysis = analyse(checkpoint, pairs_text, thresholds, command)
+    text = dumps(report_json(analysis))
+    to_stdout = json_path == "-"
+    if not to_stdout:
+        try:
+            Path(json_path).write_text(text)
+        except OSError as error:
+            raise click.ClickException(f"cannot write {json_path}: {error.strerror or error}.") from None
+    for line in summary_lines(analysis):
+        click.echo(line, err=to_stdout)
+    if to_stdout:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"report.json written to {json_path}")

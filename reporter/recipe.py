@@ -1,0 +1,67 @@
+"""The training recipe: every choice of the training run in one table, with its reason.
+
+Kept free of torch so that the command line can show the defaults at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train; the defaults are the shipped checkpoint's recipe."""
+
+    modulus: int = 113  # p of a + b mod p
+    n_layers: int = 3
+    n_heads: int = 4
+    d_model: int = 128
+    d_mlp: int = 512
+    act_fn: str = "relu"
+    normalization_type: str | None = "LN"
+    seed: int = 0  # seeds the init, the split and the batch order
+    train_fraction: float = 0.9  # share of the p² inputs used for training
+    epochs: int = 50  # the most epochs to run
+    batch_size: int = 256
+    lr: float = 1e-3  # peak learning rate, the same for every parameter
+    warmup_epochs: float = 1.0  # linear warm-up, then constant until the decay
+    decay_start: float = 1.0  # cosine decay over the last (1 - decay_start) of `epochs`; 1.0 = none
+    weight_decay: float = 0.1
+    beta1: float = 0.9
+    beta2: float = 0.98
+    init_scale: float = 2.0  # initializer_range as a multiple of TL's default 0.8 / sqrt(d_model)
+    unembed_scale: float = 0.1  # initial unembedding multiplied by this (shrinks the random initial logits)
+    patience: int = 2  # stop after this many consecutive epochs at 100% held-out accuracy
+    probe_size: int = 512  # inputs on which attention is measured every epoch
+
+    def model_config(self) -> dict:
+        """The config.json ``model`` block this recipe trains."""
+        from reporter.model import model_config
+        from reporter.task import Task
+
+        return model_config(
+            Task(self.modulus),
+            n_layers=self.n_layers,
+            n_heads=self.n_heads,
+            d_model=self.d_model,
+            d_mlp=self.d_mlp,
+            act_fn=self.act_fn,
+            normalization_type=self.normalization_type,
+            seed=self.seed,
+            initializer_range=self.init_scale * 0.8 / math.sqrt(self.d_model),
+        )
+
+
+def validate(recipe: Recipe) -> None:
+    """Refuse a recipe that cannot train, with one sentence."""
+    if recipe.modulus < 2:
+        raise ValueError(f"the modulus must be at least 2, not {recipe.modulus}.")
+    if not 0 < recipe.train_fraction < 1:
+        raise ValueError(f"the train fraction must lie strictly between 0 and 1, not {recipe.train_fraction}.")
+    n_train = round(recipe.train_fraction * recipe.modulus**2)
+    if n_train < 1 or n_train >= recipe.modulus**2:
+        raise ValueError(f"a train fraction of {recipe.train_fraction} leaves no train or no test input at p = {recipe.modulus}.")
+    if recipe.epochs < 1 or recipe.batch_size < 1:
+        raise ValueError("epochs and batch size must be at least 1.")
+    recipe.model_config()  # refuses unknown activations and norms

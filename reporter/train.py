@@ -1,0 +1,172 @@
+"""The training loop: a recipe in, a trained model and its per-epoch history out.
+
+Every parameter trains at the same learning rate under one schedule. The only
+departure from TransformerLens' init is a smaller unembedding (see Recipe).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from reporter.model import build_model
+from reporter.recipe import Recipe, validate
+from reporter.task import EQUALS_POS, Task, all_inputs, answers, split_indices
+
+
+@dataclass
+class TrainResult:
+    """A trained model and what happened on the way."""
+
+    model: object  # TransformerBridge
+    task: Task
+    config: dict  # config.json, with the "training" block
+    history: list[dict] = field(default_factory=list)
+
+
+def lr_factor(recipe: Recipe, progress: float) -> float:
+    """The learning-rate multiplier at ``progress`` epochs into training."""
+    if progress < recipe.warmup_epochs:
+        return (progress + 1e-3) / recipe.warmup_epochs
+    start = recipe.decay_start * recipe.epochs
+    if progress < start or recipe.decay_start >= 1:
+        return 1.0
+    done = min(1.0, (progress - start) / (recipe.epochs - start))
+    return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done))
+
+
+def attention_from_equals(model, tokens: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per layer, attention from `=` ([batch, head, key]) and the `=` residual after the layer ([batch, d_model])."""
+    n_layers = model.cfg.n_layers
+    names = {f"blocks.{layer}.attn.hook_pattern" for layer in range(n_layers)}
+    names |= {f"blocks.{layer}.hook_resid_post" for layer in range(n_layers)}
+    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name in names)
+    patterns = [cache[f"blocks.{layer}.attn.hook_pattern"][:, :, EQUALS_POS, :] for layer in range(n_layers)]
+    resid = [cache[f"blocks.{layer}.hook_resid_post"][:, EQUALS_POS, :] for layer in range(n_layers)]
+    return patterns, resid
+
+
+def probe(model, tokens: torch.Tensor) -> list[dict]:
+    """Per layer: mean normalised entropy and mean_max of attention from `=`, and the
+    share of the `=` residual's squared norm that is the same for every input."""
+    patterns, resid = attention_from_equals(model, tokens)
+    layers = []
+    for pattern, r in zip(patterns, resid):
+        entropy = -(pattern * pattern.clamp_min(1e-12).log()).sum(-1) / math.log(pattern.shape[-1])  # [batch, head]
+        constant = r.mean(0).pow(2).sum() / r.pow(2).sum(-1).mean()  # scalar in [0, 1]
+        layers.append(
+            {
+                "entropy": round(float(entropy.mean()), 4),
+                "mean_max": round(float(pattern.max(-1).values.mean()), 4),
+                "constant_share": round(float(constant), 4),
+            }
+        )
+    return layers
+
+
+def evaluate(model, tokens: torch.Tensor, targets: torch.Tensor, batch_size: int = 4096) -> tuple[float, float]:
+    """Mean cross-entropy (nats) and accuracy of the answer read at `=`."""
+    loss, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(tokens), batch_size):
+            logits = model(tokens[start : start + batch_size])[:, EQUALS_POS, :]  # [batch, p]
+            target = targets[start : start + batch_size]
+            loss += float(F.cross_entropy(logits, target, reduction="sum"))
+            correct += int((logits.argmax(-1) == target).sum())
+    return loss / len(tokens), correct / len(tokens)
+
+
+def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train a model on a + b mod p with ``recipe``; ``on_epoch`` sees each history record."""
+    validate(recipe)
+    task = Task(recipe.modulus)
+    config_model = recipe.model_config()
+    torch.manual_seed(recipe.seed)
+    model = build_model(config_model)
+    with torch.no_grad():
+        model.state_dict()["unembed.weight"].mul_(recipe.unembed_scale)
+    model.train()
+
+    tokens = all_inputs(task)  # [p², 4]
+    targets = answers(task, tokens)  # [p²]
+    train_idx, test_idx = split_indices(task, recipe.train_fraction, recipe.seed)
+    generator = torch.Generator().manual_seed(recipe.seed + 1)
+    probe_idx = torch.randperm(task.n_inputs, generator=generator)[: recipe.probe_size].sort().values
+
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=recipe.lr, betas=(recipe.beta1, recipe.beta2), weight_decay=recipe.weight_decay
+    )
+    steps_per_epoch = math.ceil(len(train_idx) / recipe.batch_size)
+    history: list[dict] = []
+    perfect_epochs = 0
+    started = time.perf_counter()
+    for epoch in range(1, recipe.epochs + 1):
+        order = train_idx[torch.randperm(len(train_idx), generator=generator)]
+        loss_sum, correct = 0.0, 0
+        for step in range(steps_per_epoch):
+            batch = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
+            for group in optimizer.param_groups:
+                group["lr"] = recipe.lr * lr_factor(recipe, epoch - 1 + step / steps_per_epoch)
+            logits = model(tokens[batch])[:, EQUALS_POS, :]  # [batch, p]
+            loss = F.cross_entropy(logits, targets[batch])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            loss_sum += loss.item() * len(batch)
+            correct += int((logits.argmax(-1) == targets[batch]).sum())
+        model.eval()
+        test_loss, test_acc = evaluate(model, tokens[test_idx], targets[test_idx])
+        with torch.no_grad():
+            layers = probe(model, tokens[probe_idx])
+        model.train()
+        record = {
+            "epoch": epoch,
+            "train_loss": round(loss_sum / len(train_idx), 6),
+            "train_accuracy": round(correct / len(train_idx), 6),
+            "test_loss": round(test_loss, 6),
+            "test_accuracy": round(test_acc, 6),
+            "wall_time": round(time.perf_counter() - started, 3),
+            "layers": layers,
+        }
+        history.append(record)
+        if on_epoch is not None:
+            on_epoch(record)
+        perfect_epochs = perfect_epochs + 1 if test_acc == 1.0 else 0
+        if perfect_epochs >= recipe.patience:
+            break
+
+    model.eval()
+    train_loss, train_acc = evaluate(model, tokens[train_idx], targets[train_idx])
+    test_loss, test_acc = evaluate(model, tokens[test_idx], targets[test_idx])
+    first_perfect = next((r["epoch"] for r in history if r["test_accuracy"] == 1.0), None)
+    config = {
+        "model": config_model,
+        "task": task.to_json(),
+        "training": {
+            "recipe": asdict(recipe),
+            "seed": recipe.seed,
+            "split": {
+                "train_fraction": recipe.train_fraction,
+                "n_train": len(train_idx),
+                "n_test": len(test_idx),
+                "rule": "torch.randperm(p*p, generator=manual_seed(seed)); the first round(fraction*p*p) indices a*p+b train",
+            },
+            "epochs_run": len(history),
+            "first_perfect_epoch": first_perfect,
+            "stopped_early": len(history) < recipe.epochs,
+            "final": {
+                "train_loss": round(train_loss, 6),
+                "train_accuracy": train_acc,
+                "test_loss": round(test_loss, 6),
+                "test_accuracy": test_acc,
+            },
+            "probe": {"n_inputs": len(probe_idx), "rule": "first probe_size of torch.randperm(p*p, generator=manual_seed(seed + 1)), sorted"},
+            "history": history,
+        },
+    }
+    return TrainResult(model=model, task=task, config=config, history=history)
