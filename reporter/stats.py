@@ -1,0 +1,293 @@
+"""Attention statistics from the `=` position, over all p² inputs and on chosen pairs.
+
+One batched forward pass over every input collects, for each head, the weights
+from `=` to the four positions and the model's answer. Everything else here is
+arithmetic on that one array. Statistics are computed once; labels and findings
+only read them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from reporter.task import EQUALS_POS, POSITION_KEYS, Task, all_pairs, answers, split_indices, tokens_for
+
+A, PLUS, B, EQUALS = range(4)  # key positions
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+
+
+class PairError(ValueError):
+    """A --pairs value that cannot be read; the message names the bad pair."""
+
+
+def parse_pairs(text: str, modulus: int) -> list[tuple[int, int]]:
+    """Read "5+8, 90+90" into [(5, 8), (90, 90)]; each a and b must be an integer in [0, p)."""
+    pairs = []
+    for item in text.split(","):
+        match = re.fullmatch(r"\s*(\d+)\s*\+\s*(\d+)\s*", item)
+        if not match:
+            raise PairError(f"pair {item.strip()!r} is not of the form a+b with whole numbers a and b (e.g. 5+8).")
+        a, b = int(match[1]), int(match[2])
+        if a >= modulus or b >= modulus:
+            raise PairError(f"pair {item.strip()!r} is out of range: a and b must lie in [0, {modulus}).")
+        pairs.append((a, b))
+    return pairs
+
+
+SEED_PAIRS = ((5, 8), (90, 90), (50, 0))  # the pairs the seed report looked at, for p = 113
+
+
+def default_pairs(modulus: int) -> list[tuple[int, int]]:
+    """The seed's pairs, each scaled from p = 113 to this modulus when it does not fit."""
+    pairs = []
+    for a, b in SEED_PAIRS:
+        if max(a, b) >= modulus:
+            a, b = (min(modulus - 1, round(x * modulus / 113)) for x in (a, b))
+        if (a, b) not in pairs:
+            pairs.append((a, b))
+    return pairs
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Attention from `=` on every input, and the model's answers."""
+
+    task: Task
+    weights: np.ndarray  # [input, layer, head, key] float32, input index a * p + b
+    correct: np.ndarray  # [input] bool, argmax logit at `=` equals (a + b) mod p
+
+    @property
+    def n_layers(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def n_heads(self) -> int:
+        return self.weights.shape[2]
+
+
+def attention_over_all_inputs(model, task: Task, batch_size: int = 8192) -> Attention:
+    """Run the model once over all p² inputs, keeping only attention from `=` and correctness."""
+    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+    weights = np.empty((task.n_inputs, n_layers, n_heads, 4), dtype=np.float32)
+    correct = np.empty(task.n_inputs, dtype=bool)
+    start = 0
+
+    def keep(layer: int):
+        def hook(pattern: torch.Tensor, hook) -> None:  # pattern: [batch, head, query, key]
+            weights[start : start + len(pattern), layer] = pattern[:, :, EQUALS_POS, :].numpy()
+
+        return hook
+
+    hooks = [(f"blocks.{layer}.attn.hook_pattern", keep(layer)) for layer in range(n_layers)]
+    with torch.inference_mode():
+        for start in range(0, task.n_inputs, batch_size):
+            tokens = tokens_for(task, *all_pairs(task, start, start + batch_size))  # [batch, 4]
+            logits = model.run_with_hooks(tokens, fwd_hooks=hooks)[:, EQUALS_POS, :]  # [batch, p]
+            correct[start : start + len(tokens)] = (logits.argmax(-1) == answers(task, tokens)).numpy()
+    return Attention(task=task, weights=weights, correct=correct)
+
+
+@dataclass(frozen=True)
+class SwitchRule:
+    """What decides whether a head prefers `a` or `b` on an input."""
+
+    rule: str  # the best simple rule for "prefers a", e.g. "a > b"
+    agreement: float  # share of inputs on which the rule predicts the preference
+    explained_by_a: float  # share of the a-share's variance explained by a alone (R²)
+    explained_by_b: float  # likewise by b alone
+    explained_by_sum: float  # likewise by (a + b) mod p, the answer
+    additive_agreement: float  # share of inputs whose preference the additive fit mean + f(a) + g(b) predicts
+
+
+@dataclass(frozen=True)
+class HeadStats:
+    """Where one head's attention from `=` goes, over all inputs. Weights are in [0, 1]."""
+
+    layer: int
+    head: int
+    mean: dict  # position key -> mean weight over inputs
+    std: dict  # position key -> standard deviation over inputs
+    quantiles: dict  # position key -> weights at QUANTILES
+    argmax_share: dict  # position key -> share of inputs on which it gets the most attention
+    entropy: float  # mean over inputs of entropy / log(4): 0 = one position, 1 = uniform
+    mean_max: float  # mean over inputs of the largest weight: 1 = perfectly sharp, 0.25 = uniform
+    a_share_mean: float  # mean over inputs of a / (a + b)
+    a_share_std: float
+    a_share_above_09: float  # share of inputs with a / (a + b) > 0.9
+    a_share_below_01: float  # share of inputs with a / (a + b) < 0.1
+    bimodality: float  # Sarle's coefficient of the a-share: > 5/9 suggests two modes
+    switch: SwitchRule
+    weights: np.ndarray = field(repr=False, compare=False)  # [input, key]: the per-input distribution labels read
+
+
+@dataclass(frozen=True)
+class LayerStats:
+    """Averages over one layer's heads (each head weighted equally)."""
+
+    layer: int
+    mean: dict  # position key -> mean weight
+    entropy: float
+    mean_max: float
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Everything the labels, findings, figures and pages read."""
+
+    task: Task
+    n_layers: int
+    n_heads: int
+    accuracy: dict  # "all", "train", "test" (train/test only when the split is known)
+    heads: list[HeadStats]
+    layers: list[LayerStats]
+    pairs: list[dict]  # {"pair": "5+8", "a": 5, "b": 8, "correct": bool, "heads": [{layer, head, attention}]}
+    a_share_grid: np.ndarray  # [layer, head, a, b] a / (a + b), for heat maps
+    entropy_by_input: np.ndarray  # [layer, head, input] normalised entropy, for distributions
+
+
+def by_position(values) -> dict:
+    return {key: round(float(v), 6) for key, v in zip(POSITION_KEYS, values)}
+
+
+def r_squared(values: np.ndarray, groups: np.ndarray, n_groups: int) -> float:
+    """Share of the variance of ``values`` explained by their group means (one-way ANOVA R²)."""
+    total = values.var()
+    if total < 1e-12:
+        return 0.0
+    counts = np.bincount(groups, minlength=n_groups)
+    means = np.bincount(groups, weights=values, minlength=n_groups) / np.maximum(counts, 1)
+    return float(((means[groups] - values.mean()) ** 2).mean() / total)
+
+
+def switch_rule(a_share: np.ndarray, task: Task) -> SwitchRule:
+    """Test simple rules for "prefers a over b" against the data; ``a_share`` is [input]."""
+    a, b = (x.numpy() for x in all_pairs(task))
+    p = task.modulus
+    prefers_a = a_share > 0.5
+    candidates = {
+        "a > b": a > b,
+        "a < b": a < b,
+        "a + b ≥ p": a + b >= p,
+        "a + b < p": a + b < p,
+        "a ≥ p/2": 2 * a >= p,
+        "a < p/2": 2 * a < p,
+        "b ≥ p/2": 2 * b >= p,
+        "b < p/2": 2 * b < p,
+        "a = b": a == b,
+        "always": np.ones_like(prefers_a),
+        "never": np.zeros_like(prefers_a),
+    }
+    agreement = {rule: float((predicted == prefers_a).mean()) for rule, predicted in candidates.items()}
+    grid = a_share.reshape(p, p)  # [a, b]
+    additive = grid.mean(1, keepdims=True) + grid.mean(0, keepdims=True) - grid.mean()  # [a, b]
+    additive_agreement = float(((additive > 0.5) == (grid > 0.5)).mean())
+    best = max(agreement, key=lambda rule: (agreement[rule], -list(candidates).index(rule)))
+    return SwitchRule(
+        rule=best,
+        agreement=round(agreement[best], 6),
+        explained_by_a=round(r_squared(a_share, a, p), 6),
+        explained_by_b=round(r_squared(a_share, b, p), 6),
+        explained_by_sum=round(r_squared(a_share, (a + b) % p, p), 6),
+        additive_agreement=round(additive_agreement, 6),
+    )
+
+
+def bimodality_coefficient(x: np.ndarray) -> float:
+    """Sarle's bimodality coefficient (skew² + 1) / kurtosis; 5/9 for a uniform distribution."""
+    centred = x - x.mean()
+    var = (centred**2).mean()
+    if var < 1e-12:
+        return 0.0
+    skew = (centred**3).mean() / var**1.5
+    kurtosis = (centred**4).mean() / var**2
+    return float((skew**2 + 1) / kurtosis)
+
+
+def head_stats(layer: int, head: int, w: np.ndarray, task: Task) -> HeadStats:
+    """Statistics of one head from its weights ``w`` [input, key]."""
+    ab = w[:, A] + w[:, B]  # [input]
+    a_share = w[:, A] / np.maximum(ab, 1e-12)  # [input]
+    entropy = -(w * np.log(np.maximum(w, 1e-12))).sum(-1) / math.log(4)  # [input]
+    argmax = np.bincount(w.argmax(-1), minlength=4) / len(w)
+    return HeadStats(
+        layer=layer,
+        head=head,
+        mean=by_position(w.mean(0)),
+        std=by_position(w.std(0)),
+        quantiles={k: [round(float(q), 6) for q in qs] for k, qs in zip(POSITION_KEYS, np.quantile(w, QUANTILES, axis=0).T)},
+        argmax_share=by_position(argmax),
+        entropy=round(float(entropy.mean()), 6),
+        mean_max=round(float(w.max(-1).mean()), 6),
+        a_share_mean=round(float(a_share.mean()), 6),
+        a_share_std=round(float(a_share.std()), 6),
+        a_share_above_09=round(float((a_share > 0.9).mean()), 6),
+        a_share_below_01=round(float((a_share < 0.1).mean()), 6),
+        bimodality=round(bimodality_coefficient(a_share), 6),
+        switch=switch_rule(a_share, task),
+        weights=w,
+    )
+
+
+def compute_stats(
+    attention: Attention,
+    pairs: list[tuple[int, int]],
+    split: tuple[float, int] | None = None,
+) -> Stats:
+    """All statistics from one pass's attention; ``split`` = (train_fraction, seed) recovers train/test."""
+    task, w = attention.task, attention.weights  # w: [input, layer, head, key]
+    p = task.modulus
+    heads = [
+        head_stats(layer, head, w[:, layer, head], task)
+        for layer in range(attention.n_layers)
+        for head in range(attention.n_heads)
+    ]
+    layers = []
+    for layer in range(attention.n_layers):
+        members = [h for h in heads if h.layer == layer]
+        layers.append(
+            LayerStats(
+                layer=layer,
+                mean=by_position(w[:, layer].mean((0, 1))),
+                entropy=round(float(np.mean([h.entropy for h in members])), 6),
+                mean_max=round(float(np.mean([h.mean_max for h in members])), 6),
+            )
+        )
+    accuracy = {"all": round(float(attention.correct.mean()), 6)}
+    if split is not None:
+        train_idx, test_idx = split_indices(task, *split)
+        accuracy["train"] = round(float(attention.correct[train_idx.numpy()].mean()), 6)
+        accuracy["test"] = round(float(attention.correct[test_idx.numpy()].mean()), 6)
+    pair_rows = [
+        {
+            "pair": f"{a}+{b}",
+            "a": a,
+            "b": b,
+            "answer": (a + b) % p,
+            "correct": bool(attention.correct[a * p + b]),
+            "heads": [
+                {"layer": layer, "head": head, "attention": by_position(w[a * p + b, layer, head])}
+                for layer in range(attention.n_layers)
+                for head in range(attention.n_heads)
+            ],
+        }
+        for a, b in pairs
+    ]
+    ab = w[..., A] + w[..., B]  # [input, layer, head]
+    a_share = (w[..., A] / np.maximum(ab, 1e-12)).transpose(1, 2, 0)  # [layer, head, input]
+    entropy = (-(w * np.log(np.maximum(w, 1e-12))).sum(-1) / math.log(4)).transpose(1, 2, 0)
+    return Stats(
+        task=task,
+        n_layers=attention.n_layers,
+        n_heads=attention.n_heads,
+        accuracy=accuracy,
+        heads=heads,
+        layers=layers,
+        pairs=pair_rows,
+        a_share_grid=a_share.reshape(attention.n_layers, attention.n_heads, p, p).astype(np.float32),
+        entropy_by_input=entropy.astype(np.float32),
+    )
