@@ -28,6 +28,7 @@ class Thresholds:
     focus: float = threshold(0.5, "a position holds an input's attention when it gets at least half of it (more than all others together)")
     most_inputs: float = threshold(0.75, "a head 'does X on most inputs' when X holds on at least three inputs in four")
     split_floor: float = threshold(0.3, "an input's attention is divided between a and b when each gets at least 0.3 (QuantaMechInterp's 'split' asks 0.4 of the top two)")
+    split_mass: float = threshold(0.75, "and only when a and b together hold at least three quarters of it; otherwise the head is spread")
     switch_minority: float = threshold(0.1, "a switching head holds a on at least 10% of inputs and b on at least 10%, so neither side is an outlier")
     spread_floor: float = threshold(0.15, "a position takes part in a spread pattern when it gets at least 0.15 (uniform over 4 is 0.25)")
     sharp_mean_max: float = threshold(0.6, "a layer is sharp when its mean largest weight is at least 0.6 (uniform is 0.25)")
@@ -99,7 +100,8 @@ def condition_shares(h: HeadStats, t: Thresholds) -> dict:
     return {
         "focus_share": by_position(focused.mean(0)),
         "sharp_on_a_or_b": round(float((focused[:, A] | focused[:, B]).mean()), 6),
-        "split_share": round(float(((w[:, A] >= t.split_floor) & (w[:, B] >= t.split_floor)).mean()), 6),
+        "split_share": round(float(((w[:, A] >= t.split_floor) & (w[:, B] >= t.split_floor)
+                                    & (w[:, A] + w[:, B] >= t.split_mass)).mean()), 6),
         "three_way_share": round(float(((w >= t.spread_floor).sum(-1) >= 3).mean()), 6),
     }
 
@@ -113,8 +115,18 @@ def candidate_scores(shares: dict) -> dict[HeadLabel, float]:
     return scores
 
 
+# Labels are tried in this order; within a group the highest score wins. A split comes
+# first so that a head giving 0.55 to a and 0.45 to b on every input is a split, not a head on a.
+PRECEDENCE = (
+    (HeadLabel.splits_ab,),
+    (HeadLabel.attends_a, HeadLabel.attends_b, HeadLabel.self, HeadLabel.attends_plus),
+    (HeadLabel.switches_ab,),
+    (HeadLabel.spread,),
+)
+
+
 def head_label(h: HeadStats, t: Thresholds) -> Label:
-    """The niche of one head. Single targets first, then switching, splitting, spreading; else mixed."""
+    """The niche of one head: the first label in PRECEDENCE whose condition holds on most inputs; else mixed."""
     shares = condition_shares(h, t)
     scores = candidate_scores(shares)
     evidence = {
@@ -124,25 +136,19 @@ def head_label(h: HeadStats, t: Thresholds) -> Label:
         "a_share_above_09": h.a_share_above_09,
         "a_share_below_01": h.a_share_below_01,
     }
-    kind = HeadLabel.mixed
-    for candidate in SINGLE_TARGET:
-        if scores[candidate] >= t.most_inputs and scores[candidate] == max(scores[c] for c in SINGLE_TARGET):
-            kind = candidate
-            break
-    else:
-        on_a, on_b = shares["focus_share"]["a"], shares["focus_share"]["b"]
-        if scores[HeadLabel.switches_ab] >= t.most_inputs and min(on_a, on_b) >= t.switch_minority:
-            kind = HeadLabel.switches_ab
-            evidence["rule"] = asdict(h.switch)
-        elif scores[HeadLabel.splits_ab] >= t.most_inputs:
-            kind = HeadLabel.splits_ab
-        elif scores[HeadLabel.spread] >= t.most_inputs:
-            kind = HeadLabel.spread
-    if kind is HeadLabel.mixed:
-        closest = max(scores, key=lambda k: scores[k])
-        evidence["closest"] = closest.value
-        return Label(h.layer, h.head, kind, round(scores[closest], 6), evidence)
-    return Label(h.layer, h.head, kind, round(scores[kind], 6), evidence)
+    passes = {kind: score >= t.most_inputs for kind, score in scores.items()}
+    on_a, on_b = shares["focus_share"]["a"], shares["focus_share"]["b"]
+    passes[HeadLabel.switches_ab] &= min(on_a, on_b) >= t.switch_minority
+    for group in PRECEDENCE:
+        passing = [kind for kind in group if passes[kind]]
+        if passing:
+            kind = max(passing, key=lambda k: scores[k])
+            if kind is HeadLabel.switches_ab:
+                evidence["rule"] = asdict(h.switch)
+            return Label(h.layer, h.head, kind, round(scores[kind], 6), evidence)
+    closest = max(scores, key=lambda k: scores[k])
+    evidence["closest"] = closest.value
+    return Label(h.layer, h.head, HeadLabel.mixed, round(scores[closest], 6), evidence)
 
 
 def label_heads(heads: list[HeadStats], t: Thresholds) -> list[Label]:
