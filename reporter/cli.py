@@ -19,7 +19,10 @@ import click
 from reporter import __version__
 from reporter.recipe import Recipe, validate
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "default"
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_CHECKPOINT = PROJECT / "checkpoints" / "default"
+TEMPLATES = PROJECT / "templates"
+MKDOCS_CONFIG = PROJECT / "mkdocs.yml"
 
 
 @contextmanager
@@ -126,8 +129,6 @@ def run_training(recipe):
     return result
 
 
-def main() -> None:
-    cli()
 
 
 def open_checkpoint(directory: Path):
@@ -270,3 +271,97 @@ def analyze(checkpoint: Path, pairs_text, json_path: str, thresholds_file, setti
         click.echo(text, nl=False)
     else:
         click.echo(f"report.json written to {json_path}")
+
+
+def write_files(files: dict[str, bytes], directory: Path) -> None:
+    for name, content in sorted(files.items()):
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def build_command(pairs_text, thresholds_file, settings) -> str:
+    """The canonical command line for provenance: options only, no paths that differ between machines."""
+    parts = ["modreport build"]
+    if pairs_text:
+        parts.append(f"--pairs {pairs_text!r}")
+    if thresholds_file:
+        parts.append(f"--thresholds {Path(thresholds_file).name}")
+    parts += [f"--set {s}" for s in settings]
+    return " ".join(parts)
+
+
+@cli.command()
+@click.option("--checkpoint", type=click.Path(path_type=Path), default=DEFAULT_CHECKPOINT, show_default="the shipped model",
+              help="Checkpoint directory to load (or to train into with --train).")
+@click.option("--train", "train_first", is_flag=True, help="Train a checkpoint first with the default recipe, even if one exists.")
+@click.option("--pairs", "pairs_text", default=None, help=PAIRS_HELP)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
+              help="Folder for the Markdown pages, figures and report.json (the mkdocs docs_dir).")
+@click.option("--html", type=click.Path(path_type=Path), default=Path("public"), show_default=True, help="Folder for the built HTML site.")
+@click.option("--no-html", is_flag=True, help="Write the Markdown pages only; skip mkdocs.")
+@click.option("--thresholds", "thresholds_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="JSON object of threshold overrides.")
+@click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override one threshold (repeatable).")
+@click.option("--templates", type=click.Path(path_type=Path), default=TEMPLATES, show_default="the project's templates/",
+              help="Folder of the Jinja page templates.")
+def build(checkpoint: Path, train_first: bool, pairs_text, out: Path, html: Path, no_html: bool, thresholds_file, settings, templates: Path) -> None:
+    """Analyse a checkpoint and publish the report as a website."""
+    from reporter.figures import draw_all
+    from reporter.render import TemplateError, site_files
+    from reporter.site import SiteError, build_html
+
+    thresholds = read_threshold_options(thresholds_file, settings)
+    if not checkpoint.exists() and not train_first and checkpoint != DEFAULT_CHECKPOINT:
+        raise click.ClickException(f"checkpoint directory {checkpoint} does not exist; pass --train to train one there.")
+    if train_first or not checkpoint.exists():
+        click.echo(f"[1/5] training a model into {checkpoint} (default recipe)", err=True)
+        with replacing(checkpoint) as staging:
+            from reporter.model import save_checkpoint
+
+            result = run_training(RECIPE)
+            save_checkpoint(result.model, result.config, staging)
+    else:
+        click.echo(f"[1/5] loading {checkpoint}", err=True)
+    click.echo("[2/5] measuring attention over all inputs, labelling heads, checking claims", err=True)
+    analysis = analyse(checkpoint, pairs_text, thresholds, build_command(pairs_text, thresholds_file, settings))
+    click.echo("[3/5] drawing figures", err=True)
+    figures = draw_all(analysis.stats, analysis.labels, (analysis.config.get("training") or {}).get("history") or [])
+    click.echo("[4/5] filling templates", err=True)
+    try:
+        files = site_files(analysis, figures, templates)
+    except TemplateError as error:
+        raise click.ClickException(str(error)) from None
+    with replacing(out) as pages:
+        write_files(files, pages)
+        if no_html:
+            click.echo("[5/5] skipping mkdocs (--no-html)", err=True)
+        else:
+            click.echo("[5/5] building the HTML site with mkdocs", err=True)
+            with replacing(html) as site:
+                try:
+                    build_html(MKDOCS_CONFIG, pages, site)
+                except SiteError as error:
+                    raise click.ClickException(str(error)) from None
+    for line in summary_lines(analysis)[:1]:
+        click.echo(line)
+    if no_html:
+        click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")
+    else:
+        click.echo(f"Site built in {html}. Open {html / 'index.html'} in a browser, or run: modreport serve")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help="Folder of the Markdown pages.")
+@click.option("--address", default="127.0.0.1:8000", show_default=True, help="Address to serve on.")
+def serve(out: Path, address: str) -> None:
+    """Preview the site with live reload (mkdocs serve)."""
+    from reporter.site import serve as serve_site
+
+    if not (out / "index.md").is_file():
+        raise click.ClickException(f"{out} holds no report; run modreport build first.")
+    raise SystemExit(serve_site(MKDOCS_CONFIG, out, address))
+
+
+def main() -> None:
+    cli()

@@ -85,3 +85,80 @@ def report_json(analysis: Analysis) -> dict:
 def dumps(document: dict) -> str:
     """Stable JSON text: sorted keys, two-space indent, a final newline."""
     return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+PAGES = ("index.md", "heads.md", "layers.md", "pairs.md", "training.md", "methodology.md", "provenance.md")
+FIGURE_DIR = "figures"
+
+
+class TemplateError(ValueError):
+    """A template that is missing or cannot be rendered; the message is one sentence."""
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    """0.1234 -> "12%" (or "12.3%" with digits=1); None -> "n/a"."""
+    return "n/a" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def stability(sensitivity: list[dict]) -> dict:
+    """Head name -> the thresholds whose ±10% or ±20% move changes its label (empty: stable)."""
+    moved: dict[str, list[str]] = {}
+    for row in sensitivity:
+        for move in row["moves"]:
+            for change in move["labels_changed"]:
+                names = moved.setdefault(f"L{change['layer']}H{change['head']}", [])
+                if row["threshold"] not in names:
+                    names.append(row["threshold"])
+    return moved
+
+
+def page_context(report: dict, figures: dict, config: dict) -> dict:
+    """What the templates read: report.json, the figures' files and alt texts, and the training history."""
+    training = config.get("training") or {}
+    return {
+        "report": report,
+        "figures": {name: {"path": f"{FIGURE_DIR}/{name}", "alt": alt} for name, alt in figures.items()},
+        "training": training,
+        "history": training.get("history") or [],
+        "unstable": stability(report["sensitivity"]),
+        "findings": {f["id"]: f for f in report["findings"]},
+    }
+
+
+def render_pages(context: dict, template_dir) -> dict[str, str]:
+    """Fill every page template; a missing or broken template is one TemplateError sentence."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+    env.filters.update(percent=percent, number=number)
+    pages = {}
+    for page in PAGES:
+        name = f"{page}.j2"
+        try:
+            pages[page] = env.get_template(name).render(**context)
+        except jinja2.TemplateNotFound:
+            raise TemplateError(f"template {name} is missing from {template_dir}.") from None
+        except jinja2.TemplateError as error:
+            raise TemplateError(f"template {name} cannot be rendered: {error}.") from None
+    return pages
+
+
+def site_files(analysis: Analysis, figures: list, template_dir) -> dict[str, bytes]:
+    """Every file of the Markdown site (relative path -> bytes): pages, figures and report.json."""
+    report = report_json(analysis)
+    context = page_context(report, {f.name: f.alt for f in figures}, analysis.config)
+    files = {name: text.encode() for name, text in render_pages(context, template_dir).items()}
+    files.update({f"{FIGURE_DIR}/{f.name}": f.png for f in figures})
+    files["report.json"] = dumps(report).encode()
+    return files

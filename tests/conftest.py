@@ -25,3 +25,12 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
     result = invoke("train", "--out", out, *TINY_TRAIN)
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture(scope="session")
+def built(tiny_checkpoint, tmp_path_factory):
+    """A full build (Markdown and HTML) of the tiny trained model."""
+    root = tmp_path_factory.mktemp("build")
+    result = invoke("build", "--checkpoint", tiny_checkpoint, "--out", root / "site", "--html", root / "public")
+    assert result.exit_code == 0, result.output
+    return root

@@ -1,0 +1,256 @@
+"""Matplotlib figures: one function per figure, each returning PNG bytes and its alt text.
+
+Agg backend, fixed size and DPI, no metadata that changes between builds, and
+the Okabe-Ito palette, so that figures are byte-identical and colour-blind safe.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
+
+from reporter.labels import HeadLabel, Label  # noqa: E402
+from reporter.stats import HeadStats, Stats  # noqa: E402
+from reporter.task import POSITION_KEYS, POSITIONS  # noqa: E402
+
+# Okabe & Ito (2008), a palette that stays distinct under the common colour-vision deficiencies.
+POSITION_COLOURS = {"a": "#0072B2", "plus": "#999999", "b": "#E69F00", "equals": "#009E73"}
+LABEL_COLOURS = {
+    HeadLabel.attends_a: "#0072B2",
+    HeadLabel.attends_b: "#E69F00",
+    HeadLabel.splits_ab: "#CC79A7",
+    HeadLabel.switches_ab: "#D55E00",
+    HeadLabel.spread: "#56B4E9",
+    HeadLabel.self: "#009E73",
+    HeadLabel.attends_plus: "#999999",
+    HeadLabel.mixed: "#FFFFFF",
+}
+DARK_TEXT_LABELS = {HeadLabel.attends_b, HeadLabel.spread, HeadLabel.mixed, HeadLabel.attends_plus}
+A_OR_B = LinearSegmentedColormap.from_list("b_to_a", [POSITION_COLOURS["b"], "#FFFFFF", POSITION_COLOURS["a"]])
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titleweight": "bold",
+    "svg.hashsalt": "modreport",
+    "axes.prop_cycle": matplotlib.cycler(color=["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#000000"]),
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure ready to write: its file name, PNG bytes and alt text."""
+
+    name: str
+    png: bytes
+    alt: str
+
+
+def to_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def head_name(layer: int, head: int) -> str:
+    return f"L{layer}H{head}"
+
+
+def heads_grid(stats: Stats, labels: list[Label]) -> Figure:
+    """Every head as a cell (layer x head), coloured by its label, with its score and mean_max."""
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(1.9 * stats.n_heads + 1.2, 1.25 * stats.n_layers + 0.9))
+        for label in labels:
+            h = stats.heads[label.layer * stats.n_heads + label.head]
+            x, y = label.head, label.layer
+            ax.add_patch(plt.Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, facecolor=LABEL_COLOURS[label.kind],
+                                       edgecolor="#333333", linewidth=0.8))
+            colour = "#111111" if label.kind in DARK_TEXT_LABELS else "#FFFFFF"
+            ax.text(x + 0.5, y + 0.3, head_name(label.layer, label.head), ha="center", va="center", color=colour, fontsize=9)
+            ax.text(x + 0.5, y + 0.52, label.kind.value, ha="center", va="center", color=colour, fontsize=10, fontweight="bold")
+            ax.text(x + 0.5, y + 0.74, f"score {label.score:.2f} · sharp {h.mean_max:.2f}", ha="center", va="center",
+                    color=colour, fontsize=7.5)
+        ax.set_xlim(0, stats.n_heads)
+        ax.set_ylim(stats.n_layers, 0)
+        ax.set_xticks(np.arange(stats.n_heads) + 0.5, [f"head {h}" for h in range(stats.n_heads)])
+        ax.set_yticks(np.arange(stats.n_layers) + 0.5, [f"layer {l}" for l in range(stats.n_layers)])
+        ax.tick_params(length=0)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        ax.set_title("What each head attends to from =")
+        fig.tight_layout()
+        alt = "Grid of all heads by layer and head, each coloured by its label: " + "; ".join(
+            f"{head_name(l.layer, l.head)} {l.kind.value}" for l in labels) + "."
+        return Figure("heads.png", to_png(fig), alt)
+
+
+def mean_attention(stats: Stats) -> Figure:
+    """The seed's summary: mean attention from = to each position, one row per head."""
+    grid = np.array([[h.mean[k] for k in POSITION_KEYS] for h in stats.heads])  # [head, key]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(4.6, 0.32 * len(stats.heads) + 1.3))
+        image = ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        for (i, j), value in np.ndenumerate(grid):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8, color="white" if value > 0.6 else "#111111")
+        ax.set_xticks(range(4), POSITIONS)
+        ax.set_yticks(range(len(stats.heads)), [head_name(h.layer, h.head) for h in stats.heads])
+        ax.set_xlabel("key position")
+        ax.set_title("Mean attention from = over all inputs")
+        fig.colorbar(image, ax=ax, fraction=0.05, label="attention weight")
+        fig.tight_layout()
+        return Figure("mean_attention.png", to_png(fig),
+                      "Heat map of the mean attention from = to a, +, b and = for every head, over all inputs.")
+
+
+def pairs_figure(stats: Stats) -> Figure:
+    """For each chosen pair, attention from = to each position for every head."""
+    n = max(1, len(stats.pairs))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, n, figsize=(2.6 * n + 1.0, 0.3 * len(stats.heads) + 1.5), squeeze=False, sharey=True)
+        for ax, pair in zip(axes[0], stats.pairs):
+            grid = np.array([[h["attention"][k] for k in POSITION_KEYS] for h in pair["heads"]])  # [head, key]
+            image = ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+            for (i, j), value in np.ndenumerate(grid):
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=7, color="white" if value > 0.6 else "#111111")
+            ax.set_xticks(range(4), POSITIONS)
+            verdict = "correct" if pair["correct"] else "wrong"
+            ax.set_title(f"{pair['pair']} = {pair['answer']} ({verdict})", fontsize=10)
+            ax.set_xlabel("key position")
+        axes[0][0].set_yticks(range(len(stats.heads)), [head_name(h.layer, h.head) for h in stats.heads])
+        if stats.pairs:
+            fig.colorbar(image, ax=axes[0].tolist(), fraction=0.03, label="attention weight")
+        else:
+            axes[0][0].text(0.5, 0.5, "no pairs chosen", ha="center", transform=axes[0][0].transAxes)
+        return Figure("pairs.png", to_png(fig),
+                      "Attention from = to a, +, b and = for every head on the pairs " + ", ".join(p["pair"] for p in stats.pairs) + ".")
+
+
+def head_figure(stats: Stats, h: HeadStats, label: Label) -> Figure:
+    """One head, four panels: the chosen pairs, the distribution over all inputs,
+    the a/b split per input, and which of a and b it prefers over the (a, b) grid."""
+    name = head_name(h.layer, h.head)
+    with plt.rc_context(STYLE):
+        fig, ((pairs_ax, dist_ax), (split_ax, map_ax)) = plt.subplots(2, 2, figsize=(9.0, 6.6))
+        for i, pair in enumerate(stats.pairs):
+            row = next(x for x in pair["heads"] if (x["layer"], x["head"]) == (h.layer, h.head))["attention"]
+            for j, (key, token) in enumerate(zip(POSITION_KEYS, POSITIONS)):
+                pairs_ax.bar(i + (j - 1.5) * 0.2, row[key], width=0.19, color=POSITION_COLOURS[key], edgecolor="#333333",
+                             linewidth=0.5, label=token if i == 0 else None)
+        pairs_ax.set_xticks(range(len(stats.pairs)), [p["pair"] for p in stats.pairs])
+        pairs_ax.set_ylim(0, 1.02)
+        pairs_ax.set_ylabel("attention from =")
+        pairs_ax.set_xlabel("pair")
+        pairs_ax.legend(title="key", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        pairs_ax.set_title("On the chosen pairs", fontsize=10)
+
+        parts = dist_ax.violinplot([h.weights[:, i] for i in range(4)], positions=range(4), widths=0.8,
+                                   showmeans=True, showextrema=False)
+        for body, key in zip(parts["bodies"], POSITION_KEYS):
+            body.set_facecolor(POSITION_COLOURS[key])
+            body.set_edgecolor("#333333")
+            body.set_alpha(0.85)
+        parts["cmeans"].set_color("#111111")
+        dist_ax.set_xticks(range(4), POSITIONS)
+        dist_ax.set_xlabel("key position")
+        dist_ax.set_ylim(-0.02, 1.02)
+        dist_ax.set_ylabel("attention from =")
+        dist_ax.set_title(f"Over all {stats.task.n_inputs} inputs (bar: mean)", fontsize=10)
+
+        grid = stats.a_share_grid[h.layer, h.head]  # [a, b]
+        split_ax.hist(grid.ravel(), bins=np.linspace(0, 1, 21), color="#CC79A7", edgecolor="#333333", linewidth=0.5)
+        split_ax.set_xlabel("a / (a + b) per input")
+        split_ax.set_ylabel("inputs")
+        split_ax.set_title("How it divides a and b", fontsize=10)
+
+        image = map_ax.imshow(grid, cmap=A_OR_B, vmin=0, vmax=1, origin="lower", interpolation="nearest")
+        map_ax.set_xlabel("b")
+        map_ax.set_ylabel("a")
+        map_ax.set_title("a / (a + b) over the (a, b) grid", fontsize=10)
+        fig.colorbar(image, ax=map_ax, fraction=0.046, ticks=[0, 0.5, 1]).ax.set_yticklabels(["b", "even", "a"])
+        fig.suptitle(f"{name}: {label.kind.value} (score {label.score:.2f})", fontweight="bold")
+        fig.tight_layout()
+        alt = (f"Head {name}, labelled {label.kind.value}: its attention from = on the chosen pairs; its distribution over "
+               f"all inputs (mean a {h.mean['a']:.2f}, + {h.mean['plus']:.2f}, b {h.mean['b']:.2f}, = {h.mean['equals']:.2f}); "
+               "a histogram of a / (a + b) per input; and a map of a / (a + b) over the (a, b) grid.")
+        return Figure(f"head_{name}.png", to_png(fig), alt)
+
+
+def layers_figure(stats: Stats) -> Figure:
+    """Per layer: entropy and sharpness, and the share of attention on each position."""
+    layers = [l.layer for l in stats.layers]
+    with plt.rc_context(STYLE):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 3.2))
+        left.plot(layers, [l.entropy for l in stats.layers], "o-", color="#0072B2", label="entropy (0 sharp, 1 uniform)")
+        left.plot(layers, [l.mean_max for l in stats.layers], "s--", color="#D55E00", label="mean_max (1 sharp, 0.25 uniform)")
+        left.set_xticks(layers, [f"layer {l}" for l in layers])
+        left.set_ylim(0, 1.05)
+        left.legend(fontsize=8, frameon=False, loc="best")
+        left.set_title("Broad or sharp", fontsize=10)
+        bottom = np.zeros(len(layers))
+        for key, name in zip(POSITION_KEYS, POSITIONS):
+            values = np.array([l.mean[key] for l in stats.layers])
+            right.bar(layers, values, bottom=bottom, color=POSITION_COLOURS[key], label=name, edgecolor="#333333", linewidth=0.5)
+            for x, v, b in zip(layers, values, bottom):
+                if v > 0.06:
+                    right.text(x, b + v / 2, f"{v:.2f}", ha="center", va="center", fontsize=8,
+                               color="#111111" if key in ("b", "plus") else "white")
+            bottom += values
+        right.set_xticks(layers, [f"layer {l}" for l in layers])
+        right.set_ylabel("share of attention from =")
+        right.set_ylim(0, 1)
+        handles, names = right.get_legend_handles_labels()
+        right.legend(handles[::-1], names[::-1], title="key", fontsize=8, frameon=False, bbox_to_anchor=(1.0, 1.0), loc="upper left")
+        right.set_title("Where each layer looks", fontsize=10)
+        fig.tight_layout()
+        return Figure("layers.png", to_png(fig),
+                      "Per layer, mean entropy and mean largest weight of attention from =, and the share of attention on a, +, b and =.")
+
+
+def training_figure(history: list[dict]) -> Figure:
+    """Loss and accuracy by epoch, and how each layer's attention from = sharpened."""
+    epochs = [r["epoch"] for r in history]
+    n_layers = len(history[0]["layers"])
+    with plt.rc_context(STYLE):
+        fig, (loss_ax, acc_ax, sharp_ax) = plt.subplots(1, 3, figsize=(13, 3.2))
+        loss_ax.plot(epochs, [r["train_loss"] for r in history], color="#0072B2", label="train")
+        loss_ax.plot(epochs, [r["test_loss"] for r in history], color="#D55E00", linestyle="--", label="held out")
+        loss_ax.set_yscale("log")
+        loss_ax.set_ylabel("cross-entropy (nats)")
+        loss_ax.set_title("Loss", fontsize=10)
+        acc_ax.plot(epochs, [r["train_accuracy"] for r in history], color="#0072B2", label="train")
+        acc_ax.plot(epochs, [r["test_accuracy"] for r in history], color="#D55E00", linestyle="--", label="held out")
+        acc_ax.set_ylim(0, 1.02)
+        acc_ax.set_ylabel("accuracy")
+        acc_ax.set_title("Accuracy", fontsize=10)
+        markers = "osd^v<>p"
+        for layer in range(n_layers):
+            sharp_ax.plot(epochs, [r["layers"][layer]["mean_max"] for r in history], marker=markers[layer % 8], markersize=3,
+                          label=f"layer {layer}")
+        sharp_ax.set_ylim(0.2, 1.02)
+        sharp_ax.axhline(0.25, color="#999999", linewidth=0.8, linestyle=":")
+        sharp_ax.set_ylabel("mean_max of attention from =")
+        sharp_ax.set_title("How sharp each layer became", fontsize=10)
+        for ax in (loss_ax, acc_ax, sharp_ax):
+            ax.set_xlabel("epoch")
+            ax.legend(fontsize=8, frameon=False)
+        fig.tight_layout()
+        return Figure("training.png", to_png(fig),
+                      "Train and held-out loss and accuracy by epoch, and the mean largest attention weight from = of each layer by epoch.")
+
+
+def draw_all(stats: Stats, labels: list[Label], history: list[dict]) -> list[Figure]:
+    """Every figure the site shows; the training figure only when there is a history."""
+    figures = [heads_grid(stats, labels), mean_attention(stats), pairs_figure(stats), layers_figure(stats)]
+    figures += [head_figure(stats, h, label) for h, label in zip(stats.heads, labels)]
+    if history:
+        figures.append(training_figure(history))
+    return figures

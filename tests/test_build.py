@@ -1,0 +1,132 @@
+"""`modreport build`: pages, figures and report.json, an HTML site, byte-identical rebuilds,
+and bad input that leaves the previous site untouched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reporter.cli import TEMPLATES
+from tests.conftest import invoke
+from tests.handmade import write_handmade
+
+PAGES = ["heads.md", "index.md", "layers.md", "methodology.md", "pairs.md", "provenance.md", "training.md"]
+
+
+@pytest.fixture(scope="module")
+def handmade_checkpoint(tmp_path_factory):
+    heads = [["ab_equals", "equals", "uniform"], ["a", "larger", "plus"]]
+    return write_handmade(tmp_path_factory.mktemp("hm") / "ckpt", 31, heads)
+
+
+def tree(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_build_writes_pages_figures_report_and_html(built):
+    files = tree(built / "site")
+    assert sorted(name for name in files if name.endswith(".md")) == PAGES
+    assert "report.json" in files and "figures/heads.png" in files and "figures/training.png" in files
+    assert "figures/head_L0H0.png" in files and "figures/head_L0H1.png" in files
+    assert (built / "public" / "index.html").is_file() and (built / "public" / "methodology.html").is_file()
+    report = json.loads(files["report.json"])
+    assert report["accuracy"]["all"] == 1.0
+
+
+def test_pages_speak_from_the_data(built):
+    index = (built / "site" / "index.md").read_text()
+    report = json.loads((built / "site" / "report.json").read_text())
+    for head in report["heads"]:
+        assert f"`{head['label']}`" in index
+    for finding in report["findings"]:
+        assert finding["text"] in index
+    assert "has not learned the task" not in index
+    assert "not applicable" in index  # a one-layer model has no later layers
+
+
+def test_every_image_has_alt_text(built):
+    for page in PAGES:
+        text = (built / "site" / page).read_text()
+        assert "![](" not in text
+    html = (built / "public" / "heads.html").read_text()
+    assert 'alt=""' not in html
+
+
+def test_rebuild_is_byte_identical(built, tiny_checkpoint, tmp_path):
+    result = invoke("build", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "public")
+    assert result.exit_code == 0, result.output
+    assert tree(tmp_path / "site") == tree(built / "site")
+    assert tree(tmp_path / "public") == tree(built / "public")
+
+
+def test_last_line_says_where_the_site_is(built, tiny_checkpoint, tmp_path):
+    result = invoke("build", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "site", "--no-html")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().splitlines()[-1].startswith(f"Markdown pages written to {tmp_path / 'site'}")
+    assert "[5/5] skipping mkdocs" in result.stderr
+
+
+def test_untrained_model_gets_a_warning_on_every_page(handmade_checkpoint, tmp_path):
+    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--no-html")
+    assert result.exit_code == 0, result.output
+    for page in ("index.md", "heads.md", "layers.md", "pairs.md"):
+        assert '!!! danger "This model has not learned the task"' in (tmp_path / "site" / page).read_text()
+    assert "carries no training history" in (tmp_path / "site" / "training.md").read_text()
+
+
+def previous_site(tmp_path: Path) -> tuple[Path, Path]:
+    site, public = tmp_path / "site", tmp_path / "public"
+    for folder in (site, public):
+        folder.mkdir()
+        (folder / "keep.txt").write_text("previous")
+    return site, public
+
+
+def assert_untouched(site: Path, public: Path, tmp_path: Path) -> None:
+    for folder in (site, public):
+        assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no staging left behind
+
+
+def test_unknown_checkpoint_is_refused_and_site_untouched(tmp_path):
+    site, public = previous_site(tmp_path)
+    result = invoke("build", "--checkpoint", tmp_path / "nope", "--out", site, "--html", public)
+    assert result.exit_code == 1
+    assert "does not exist; pass --train" in result.output
+    assert_untouched(site, public, tmp_path)
+
+
+def test_missing_template_is_refused_and_site_untouched(handmade_checkpoint, tmp_path):
+    site, public = previous_site(tmp_path)
+    templates = tmp_path / "templates_copy"
+    shutil.copytree(TEMPLATES, templates)
+    (templates / "layers.md.j2").unlink()
+    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates)
+    assert result.exit_code == 1
+    assert "template layers.md.j2 is missing" in result.output
+    shutil.rmtree(templates)
+    assert_untouched(site, public, tmp_path)
+
+
+def test_failing_mkdocs_build_is_refused_and_site_untouched(handmade_checkpoint, tmp_path):
+    site, public = previous_site(tmp_path)
+    templates = tmp_path / "templates_copy"
+    shutil.copytree(TEMPLATES, templates)
+    with (templates / "pairs.md.j2").open("a") as page:
+        page.write("\nSee [a page that does not exist](nowhere.md).\n")
+    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates)
+    assert result.exit_code == 1
+    assert "mkdocs build failed" in result.output and "nowhere.md" in result.output
+    shutil.rmtree(templates)
+    assert_untouched(site, public, tmp_path)
+
+
+def test_unwritable_out_is_refused(handmade_checkpoint, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", blocker / "site", "--no-html")
+    assert result.exit_code == 1
+    assert f"cannot write into {blocker}" in result.output
