@@ -147,7 +147,6 @@ class Stats:
     layers: list[LayerStats]
     pairs: list[dict]  # {"pair": "5+8", "a": 5, "b": 8, "correct": bool, "heads": [{layer, head, attention}]}
     a_share_grid: np.ndarray  # [layer, head, a, b] a / (a + b), for heat maps
-    entropy_by_input: np.ndarray  # [layer, head, input] normalised entropy, for distributions
 
 
 def by_position(values) -> dict:
@@ -208,10 +207,13 @@ def bimodality_coefficient(x: np.ndarray) -> float:
     return float((skew**2 + 1) / kurtosis)
 
 
-def head_stats(layer: int, head: int, w: np.ndarray, task: Task) -> HeadStats:
-    """Statistics of one head from its weights ``w`` [input, key]."""
-    ab = w[:, A] + w[:, B]  # [input]
-    a_share = w[:, A] / np.maximum(ab, 1e-12)  # [input]
+def a_share_of(w: np.ndarray) -> np.ndarray:
+    """a / (a + b) per input and head: [input, ...] from weights [input, ..., key]."""
+    return w[..., A] / np.maximum(w[..., A] + w[..., B], 1e-12)
+
+
+def head_stats(layer: int, head: int, w: np.ndarray, a_share: np.ndarray, task: Task) -> HeadStats:
+    """Statistics of one head from its weights ``w`` [input, key] and a-share [input]."""
     entropy = -(w * np.log(np.maximum(w, 1e-12))).sum(-1) / math.log(4)  # [input]
     argmax = np.bincount(w.argmax(-1), minlength=4) / len(w)
     return HeadStats(
@@ -241,8 +243,9 @@ def compute_stats(
     """All statistics from one pass's attention; ``split`` = (train_fraction, seed) recovers train/test."""
     task, w = attention.task, attention.weights  # w: [input, layer, head, key]
     p = task.modulus
+    a_share = a_share_of(w).transpose(1, 2, 0)  # [layer, head, input]
     heads = [
-        head_stats(layer, head, w[:, layer, head], task)
+        head_stats(layer, head, w[:, layer, head], a_share[layer, head], task)
         for layer in range(attention.n_layers)
         for head in range(attention.n_heads)
     ]
@@ -277,9 +280,6 @@ def compute_stats(
         }
         for a, b in pairs
     ]
-    ab = w[..., A] + w[..., B]  # [input, layer, head]
-    a_share = (w[..., A] / np.maximum(ab, 1e-12)).transpose(1, 2, 0)  # [layer, head, input]
-    entropy = (-(w * np.log(np.maximum(w, 1e-12))).sum(-1) / math.log(4)).transpose(1, 2, 0)
     return Stats(
         task=task,
         n_layers=attention.n_layers,
@@ -288,6 +288,5 @@ def compute_stats(
         heads=heads,
         layers=layers,
         pairs=pair_rows,
-        a_share_grid=a_share.reshape(attention.n_layers, attention.n_heads, p, p).astype(np.float32),
-        entropy_by_input=entropy.astype(np.float32),
+        a_share_grid=a_share.reshape(attention.n_layers, attention.n_heads, p, p),
     )

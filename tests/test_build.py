@@ -130,3 +130,9 @@ def test_unwritable_out_is_refused(handmade_checkpoint, tmp_path):
     result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", blocker / "site", "--no-html")
     assert result.exit_code == 1
     assert f"cannot write into {blocker}" in result.output
+
+
+def test_serve_refuses_a_folder_without_a_report(tmp_path):
+    result = invoke("serve", "--out", tmp_path)
+    assert result.exit_code == 1
+    assert "holds no report; run modreport build first" in result.output
