@@ -14,7 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap  # noqa: E402
+import matplotlib.colors  # noqa: E402
+import matplotlib.patches  # noqa: E402
 
 from reporter.labels import HeadLabel, Label  # noqa: E402
 from reporter.stats import HeadStats, Stats  # noqa: E402
@@ -33,7 +34,7 @@ LABEL_COLOURS = {
     HeadLabel.mixed: "#FFFFFF",
 }
 DARK_TEXT_LABELS = {HeadLabel.attends_b, HeadLabel.spread, HeadLabel.mixed, HeadLabel.attends_plus}
-A_OR_B = LinearSegmentedColormap.from_list("b_to_a", [POSITION_COLOURS["b"], "#FFFFFF", POSITION_COLOURS["a"]])
+MEANINGFUL_AB = 0.1  # below this mean share on a + b, a head's split between a and b is noise
 STYLE = {
     "font.family": "DejaVu Sans",
     "font.size": 10,
@@ -75,9 +76,13 @@ def heads_grid(stats: Stats, labels: list[Label]) -> Figure:
             ax.add_patch(plt.Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, facecolor=LABEL_COLOURS[label.kind],
                                        edgecolor="#333333", linewidth=0.8))
             colour = "#111111" if label.kind in DARK_TEXT_LABELS else "#FFFFFF"
-            ax.text(x + 0.5, y + 0.3, head_name(label.layer, label.head), ha="center", va="center", color=colour, fontsize=9)
-            ax.text(x + 0.5, y + 0.52, label.kind.value, ha="center", va="center", color=colour, fontsize=10, fontweight="bold")
-            ax.text(x + 0.5, y + 0.74, f"score {label.score:.2f} · sharp {h.mean_max:.2f}", ha="center", va="center",
+            ax.text(x + 0.5, y + 0.24, head_name(label.layer, label.head), ha="center", va="center", color=colour, fontsize=9)
+            ax.text(x + 0.5, y + 0.44, label.kind.value, ha="center", va="center", color=colour, fontsize=10, fontweight="bold")
+            if label.kind is HeadLabel.mixed:  # say where it does look: its most frequent targets
+                shares = sorted(label.evidence["focus_share"].items(), key=lambda kv: -kv[1])[:2]
+                detail = " · ".join(f"{POSITIONS[POSITION_KEYS.index(k)]} {v:.0%}" for k, v in shares if v > 0)
+                ax.text(x + 0.5, y + 0.62, f"most on {detail}", ha="center", va="center", color=colour, fontsize=7.5)
+            ax.text(x + 0.5, y + 0.8, f"score {label.score:.2f} · sharp {h.mean_max:.2f}", ha="center", va="center",
                     color=colour, fontsize=7.5)
         ax.set_xlim(0, stats.n_heads)
         ax.set_ylim(stats.n_layers, 0)
@@ -166,21 +171,34 @@ def head_figure(stats: Stats, h: HeadStats, label: Label) -> Figure:
         dist_ax.set_title(f"Over all {stats.task.n_inputs} inputs (bar: mean)", fontsize=10)
 
         grid = stats.a_share_grid[h.layer, h.head]  # [a, b]
-        split_ax.hist(grid.ravel(), bins=np.linspace(0, 1, 21), color="#CC79A7", edgecolor="#333333", linewidth=0.5)
-        split_ax.set_xlabel("a / (a + b) per input")
-        split_ax.set_ylabel("inputs")
-        split_ax.set_title("How it divides a and b", fontsize=10)
+        ab_mass = h.mean["a"] + h.mean["b"]
+        if ab_mass >= MEANINGFUL_AB:
+            split_ax.hist(grid.ravel(), bins=np.linspace(0, 1, 21), color="#CC79A7", edgecolor="#333333", linewidth=0.5)
+            split_ax.set_xlabel("a / (a + b) per input")
+            split_ax.set_ylabel("inputs")
+        else:
+            split_ax.axis("off")
+            split_ax.text(0.5, 0.5, f"a and b get only {ab_mass:.0%} of this head's\nattention: how it divides them\nbetween a and b does not matter",
+                          ha="center", va="center", fontsize=9, color="#444444", transform=split_ax.transAxes)
+        split_ax.set_title(f"How it divides a and b ({ab_mass:.0%} of its attention)", fontsize=10)
 
-        image = map_ax.imshow(grid, cmap=A_OR_B, vmin=0, vmax=1, origin="lower", interpolation="nearest")
+        p = stats.task.modulus
+        top = h.weights.argmax(-1).reshape(p, p)  # [a, b]: the position that gets the most attention
+        strength = h.weights.max(-1).reshape(p, p)  # [a, b] in [0.25, 1]
+        colours = np.array([matplotlib.colors.to_rgb(POSITION_COLOURS[k]) for k in POSITION_KEYS])  # [key, rgb]
+        fade = ((strength - 0.25) / 0.75)[..., None]  # 0 for uniform, 1 for all on one position
+        map_ax.imshow(colours[top] * fade + (1 - fade), origin="lower", interpolation="nearest")
         map_ax.set_xlabel("b")
         map_ax.set_ylabel("a")
-        map_ax.set_title("a / (a + b) over the (a, b) grid", fontsize=10)
-        fig.colorbar(image, ax=map_ax, fraction=0.046, ticks=[0, 0.5, 1]).ax.set_yticklabels(["b", "even", "a"])
+        map_ax.set_title("Where it looks most, input by input", fontsize=10)
+        handles = [matplotlib.patches.Patch(color=POSITION_COLOURS[k], label=t) for k, t in zip(POSITION_KEYS, POSITIONS)]
+        map_ax.legend(handles=handles, title="top key", fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
         fig.suptitle(f"{name}: {label.kind.value} (score {label.score:.2f})", fontweight="bold")
         fig.tight_layout()
         alt = (f"Head {name}, labelled {label.kind.value}: its attention from = on the chosen pairs; its distribution over "
                f"all inputs (mean a {h.mean['a']:.2f}, + {h.mean['plus']:.2f}, b {h.mean['b']:.2f}, = {h.mean['equals']:.2f}); "
-               "a histogram of a / (a + b) per input; and a map of a / (a + b) over the (a, b) grid.")
+               "a histogram of a / (a + b) per input; and a map over the (a, b) grid of the position that gets the most "
+               "attention on each input, paler where that attention is weaker.")
         return Figure(f"head_{name}.png", to_png(fig), alt)
 
 
@@ -216,35 +234,36 @@ def layers_figure(stats: Stats) -> Figure:
 
 
 def training_figure(history: list[dict]) -> Figure:
-    """Loss and accuracy by epoch, and how each layer's attention from = sharpened."""
+    """Loss and accuracy by epoch; how sharp each layer's attention from = became; and how much of
+    the = residual is the same for every input (near 1 on the plateau, where the model ignores a and b)."""
     epochs = [r["epoch"] for r in history]
     n_layers = len(history[0]["layers"])
+    markers = "osd^v<>p"
     with plt.rc_context(STYLE):
-        fig, (loss_ax, acc_ax, sharp_ax) = plt.subplots(1, 3, figsize=(13, 3.2))
-        loss_ax.plot(epochs, [r["train_loss"] for r in history], color="#0072B2", label="train")
-        loss_ax.plot(epochs, [r["test_loss"] for r in history], color="#D55E00", linestyle="--", label="held out")
+        fig, ((loss_ax, acc_ax), (sharp_ax, const_ax)) = plt.subplots(2, 2, figsize=(10, 6.6))
+        for ax, key, title in ((loss_ax, "loss", "Loss (nats, log scale)"), (acc_ax, "accuracy", "Accuracy")):
+            ax.plot(epochs, [r[f"train_{key}"] for r in history], color="#0072B2", label="train")
+            ax.plot(epochs, [r[f"test_{key}"] for r in history], color="#D55E00", linestyle="--", label="held out")
+            ax.set_title(title, fontsize=10)
         loss_ax.set_yscale("log")
-        loss_ax.set_ylabel("cross-entropy (nats)")
-        loss_ax.set_title("Loss", fontsize=10)
-        acc_ax.plot(epochs, [r["train_accuracy"] for r in history], color="#0072B2", label="train")
-        acc_ax.plot(epochs, [r["test_accuracy"] for r in history], color="#D55E00", linestyle="--", label="held out")
         acc_ax.set_ylim(0, 1.02)
-        acc_ax.set_ylabel("accuracy")
-        acc_ax.set_title("Accuracy", fontsize=10)
-        markers = "osd^v<>p"
-        for layer in range(n_layers):
-            sharp_ax.plot(epochs, [r["layers"][layer]["mean_max"] for r in history], marker=markers[layer % 8], markersize=3,
-                          label=f"layer {layer}")
-        sharp_ax.set_ylim(0.2, 1.02)
+        for ax, key, title in ((sharp_ax, "mean_max", "Sharpness of attention from = (mean_max)"),
+                               (const_ax, "constant_share", "Share of the = residual that is the same for every input")):
+            for layer in range(n_layers):
+                ax.plot(epochs, [r["layers"][layer][key] for r in history], marker=markers[layer % 8], markersize=3,
+                        label=f"after layer {layer}" if key == "constant_share" else f"layer {layer}")
+            ax.set_title(title, fontsize=10)
+            ax.set_ylim(0, 1.02)
         sharp_ax.axhline(0.25, color="#999999", linewidth=0.8, linestyle=":")
-        sharp_ax.set_ylabel("mean_max of attention from =")
-        sharp_ax.set_title("How sharp each layer became", fontsize=10)
-        for ax in (loss_ax, acc_ax, sharp_ax):
+        sharp_ax.text(epochs[-1], 0.27, "uniform", ha="right", fontsize=8, color="#666666")
+        for ax in (loss_ax, acc_ax, sharp_ax, const_ax):
             ax.set_xlabel("epoch")
             ax.legend(fontsize=8, frameon=False)
         fig.tight_layout()
         return Figure("training.png", to_png(fig),
-                      "Train and held-out loss and accuracy by epoch, and the mean largest attention weight from = of each layer by epoch.")
+                      "Four panels by epoch: train and held-out loss; train and held-out accuracy; the mean largest "
+                      "attention weight from = of each layer; and the share of the = residual after each layer that is "
+                      "the same for every input.")
 
 
 def draw_all(stats: Stats, labels: list[Label], history: list[dict]) -> list[Figure]:

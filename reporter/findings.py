@@ -35,10 +35,12 @@ def heads_specialise(labels: list[Label], t: Thresholds) -> Finding:
     niches = sorted(k for k in counts if k != HeadLabel.mixed.value)
     holds = len(niches) >= t.distinct_niches
     listed = ", ".join(f"{k} ({counts[k]})" for k in niches) or "none"
+    mixed = counts.get(HeadLabel.mixed.value, 0)
+    rest = f"; {mixed} head(s) fit no niche (mixed)" if mixed else ""
     text = (
-        f"Heads divide the work: {len(niches)} distinct niches among {len(labels)} heads: {listed}."
+        f"Heads divide the work: {len(niches)} distinct niches among {len(labels)} heads: {listed}{rest}."
         if holds
-        else f"Heads do not divide the work into several niches: only {len(niches)} distinct niche(s) among {len(labels)} heads ({listed})."
+        else f"Heads do not divide the work into several niches: only {len(niches)} distinct niche(s) among {len(labels)} heads ({listed}){rest}."
     )
     return Finding("heads_specialise", "heads divide the work: several distinct niches", holds, text,
                    {"label_counts": counts, "distinct_niches": len(niches), "threshold": t.distinct_niches})

@@ -154,11 +154,21 @@ def render_pages(context: dict, template_dir) -> dict[str, str]:
     return pages
 
 
+def static_files(template_dir) -> dict[str, bytes]:
+    """Files beside the templates that the site uses as they are (style sheets)."""
+    from pathlib import Path
+
+    root = Path(template_dir)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.suffix != ".j2"}
+
+
 def site_files(analysis: Analysis, figures: list, template_dir) -> dict[str, bytes]:
     """Every file of the Markdown site (relative path -> bytes): pages, figures and report.json."""
     report = report_json(analysis)
     context = page_context(report, {f.name: f.alt for f in figures}, analysis.config)
     files = {name: text.encode() for name, text in render_pages(context, template_dir).items()}
+    files.update(static_files(template_dir))
     files.update({f"{FIGURE_DIR}/{f.name}": f.png for f in figures})
     files["report.json"] = dumps(report).encode()
     return files

@@ -40,7 +40,7 @@ def test_pages_speak_from_the_data(built):
     index = (built / "site" / "index.md").read_text()
     report = json.loads((built / "site" / "report.json").read_text())
     for head in report["heads"]:
-        assert f"`{head['label']}`" in index
+        assert f"| {head['label']} |" in index
     for finding in report["findings"]:
         assert finding["text"] in index
     assert "has not learned the task" not in index

@@ -1,0 +1,37 @@
+"""The shipped checkpoint and the committed site/: the model has learned the task with attention
+it learned itself, and site/ is exactly what `modreport build` writes for it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reporter.cli import DEFAULT_CHECKPOINT
+from tests.conftest import invoke
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_checkpoint_answers_every_input(tmp_path):
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert "accuracy on all 12769 inputs: 100.00%" in result.output
+
+
+def test_shipped_checkpoint_was_trained_by_the_default_recipe():
+    from reporter.recipe import Recipe
+    from dataclasses import asdict
+
+    training = json.loads((DEFAULT_CHECKPOINT / "config.json").read_text())["training"]
+    assert training["recipe"] == json.loads(json.dumps(asdict(Recipe())))
+    assert training["final"]["test_accuracy"] == 1.0
+
+
+def test_committed_site_is_what_build_writes(tmp_path):
+    result = invoke("build", "--out", tmp_path / "site", "--no-html")
+    assert result.exit_code == 0, result.output
+    fresh = {p.relative_to(tmp_path / "site"): p.read_bytes() for p in (tmp_path / "site").rglob("*") if p.is_file()}
+    committed = {p.relative_to(ROOT / "site"): p.read_bytes() for p in (ROOT / "site").rglob("*") if p.is_file()}
+    assert sorted(fresh) == sorted(committed)
+    for name in fresh:
+        assert fresh[name] == committed[name], f"site/{name} differs from a fresh build: run modreport build"
