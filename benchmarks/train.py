@@ -16,6 +16,8 @@ import argparse
 import time
 from dataclasses import replace
 
+from pathlib import Path
+
 import torch
 
 from reporter.labels import Thresholds, label_heads
@@ -24,6 +26,7 @@ from reporter.stats import attention_over_all_inputs, compute_stats
 from reporter.train import train
 
 SHARP = 0.6
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def matmul_rate(size: int = 1024, repeats: int = 20) -> float:
@@ -45,6 +48,13 @@ def flops_per_epoch(recipe: Recipe, n_train: int) -> float:
     return 3 * 4 * per_token * n_train
 
 
+def weights_bytes(model) -> bytes:
+    """The model.safetensors bytes that save_checkpoint would write."""
+    from safetensors.torch import save
+
+    return save({name: t.detach().contiguous().clone() for name, t in model.state_dict().items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -52,6 +62,7 @@ def main() -> None:
     torch.set_num_threads(2)
     rate = matmul_rate()
     rows = []
+    identical = None
     for seed in args.seeds:
         recipe = replace(Recipe(), seed=seed)
         start = time.perf_counter()
@@ -61,12 +72,17 @@ def main() -> None:
         stats = compute_stats(attention_over_all_inputs(result.model, result.task), [])
         labels = label_heads(stats.heads, Thresholds())
         sharp = [(h, l) for h, l in zip(stats.heads, labels) if h.mean_max >= SHARP]
+        if seed == Recipe().seed:
+            shipped = (ROOT / "checkpoints" / "default" / "model.safetensors").read_bytes()
+            identical = weights_bytes(result.model) == shipped
         achieved = flops_per_epoch(recipe, training["split"]["n_train"]) * len(result.history) / seconds / 1e9
         rows.append((seed, training["first_perfect_epoch"], len(result.history), seconds, stats.accuracy["all"],
                      len(sharp), len(stats.heads), achieved,
                      ", ".join(f"L{h.layer}H{h.head} {l.kind.value} {h.mean_max:.2f}" for h, l in sharp)))
     print(f"machine: fp32 matmul {rate:.0f} GFLOP/s on {torch.get_num_threads()} threads; "
           f"one epoch = {flops_per_epoch(Recipe(), round(0.9 * 113 ** 2)):.2e} FLOP")
+    if identical is not None:
+        print(f"seed {Recipe().seed} weights byte-identical to checkpoints/default/model.safetensors: {'yes' if identical else 'NO'}")
     print()
     print("| seed | first 100% held-out | epochs run | wall time (s) | accuracy, all inputs | heads mean_max >= 0.6 | training GFLOP/s (share of matmul) | sharp heads: label, mean_max |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
