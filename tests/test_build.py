@@ -136,3 +136,12 @@ def test_serve_refuses_a_folder_without_a_report(tmp_path):
     result = invoke("serve", "--out", tmp_path)
     assert result.exit_code == 1
     assert "holds no report; run modreport build first" in result.output
+
+
+def test_switching_head_page_names_the_rule_that_decides_it(handmade_checkpoint, tmp_path):
+    # L1H1 of the hand-made model attends to the larger of a and b.
+    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--no-html")
+    assert result.exit_code == 0, result.output
+    section = (tmp_path / "site" / "heads.md").read_text().split("## L1H1")[1].split("## ")[0]
+    assert "**`switches_ab`**" in section
+    assert "**prefers `a` when a > b**" in section
