@@ -25,7 +25,7 @@ def threshold(default: float, reason: str) -> float:
 class Thresholds:
     """Every cut-off of the labels and findings, with the reason for its value."""
 
-    focus: float = threshold(0.5, "a position holds an input's attention when it gets at least half of it (more than all others together)")
+    focus: float = threshold(0.5, "a position holds an input's attention when it gets at least half of it (as much as all others together)")
     most_inputs: float = threshold(0.75, "a head 'does X on most inputs' when X holds on at least three inputs in four")
     split_floor: float = threshold(0.3, "an input's attention is divided between a and b when each gets at least 0.3 (QuantaMechInterp's 'split' asks 0.4 of the top two)")
     split_mass: float = threshold(0.75, "and only when a and b together hold at least three quarters of it; otherwise the head is spread")
