@@ -312,6 +312,9 @@ def build(checkpoint: Path, train_first: bool, pairs_text, out: Path, html: Path
     from reporter.site import SiteError, build_html
 
     thresholds = read_threshold_options(thresholds_file, settings)
+    pages_dir, html_dir = out.resolve(), html.resolve()
+    if not no_html and (pages_dir == html_dir or pages_dir in html_dir.parents or html_dir in pages_dir.parents):
+        raise click.BadParameter("--out and --html must be separate folders, neither inside the other.", param_hint="--html")
     if not checkpoint.exists() and not train_first and checkpoint != DEFAULT_CHECKPOINT:
         raise click.ClickException(f"checkpoint directory {checkpoint} does not exist; pass --train to train one there.")
     if train_first or not checkpoint.exists():

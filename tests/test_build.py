@@ -145,3 +145,10 @@ def test_switching_head_page_names_the_rule_that_decides_it(handmade_checkpoint,
     section = (tmp_path / "site" / "heads.md").read_text().split("## L1H1")[1].split("## ")[0]
     assert "**`switches_ab`**" in section
     assert "**prefers `a` when a > b**" in section
+
+
+def test_html_inside_out_is_refused(handmade_checkpoint, tmp_path):
+    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "site" / "public")
+    assert result.exit_code == 2
+    assert "--out and --html must be separate folders" in result.output
+    assert not (tmp_path / "site").exists()
