@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from reporter.labels import Thresholds, label_heads
+from reporter.model import weights_bytes
 from reporter.recipe import Recipe
 from reporter.stats import attention_over_all_inputs, compute_stats
 from reporter.train import train
@@ -46,13 +47,6 @@ def flops_per_epoch(recipe: Recipe, n_train: int) -> float:
     d, d_mlp, p = recipe.d_model, recipe.d_mlp, recipe.modulus
     per_token = recipe.n_layers * (8 * d * d + 4 * d * d_mlp + 4 * 4 * d) + 2 * d * p
     return 3 * 4 * per_token * n_train
-
-
-def weights_bytes(model) -> bytes:
-    """The model.safetensors bytes that save_checkpoint would write."""
-    from safetensors.torch import save
-
-    return save({name: t.detach().contiguous().clone() for name, t in model.state_dict().items()})
 
 
 def main() -> None:

@@ -85,7 +85,7 @@ def train(out: Path, modulus, layers, heads, d_model, d_mlp, act_fn, normalizati
     """Train a model on a + b mod p and write a checkpoint directory."""
     from dataclasses import replace
 
-    from reporter.model import CheckpointError, save_checkpoint
+    from reporter.model import CheckpointError
 
     if normalization.lower() not in NORM_NAMES:
         raise click.UsageError(f"unknown normalisation {normalization!r}; choose None, LN, RMS, LNPre or RMSPre.")
@@ -102,9 +102,7 @@ def train(out: Path, modulus, layers, heads, d_model, d_mlp, act_fn, normalizati
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
         raise click.ClickException(f"{out} already exists and is not empty; pass --force to overwrite it.")
-    with replacing(out) as staging:
-        result = run_training(recipe)
-        save_checkpoint(result.model, result.config, staging)
+    result = train_checkpoint(recipe, out)
     final = result.config["training"]["final"]
     click.echo(
         f"Trained {len(result.history)} epochs: train accuracy {final['train_accuracy']:.2%}, "
@@ -112,23 +110,25 @@ def train(out: Path, modulus, layers, heads, d_model, d_mlp, act_fn, normalizati
     )
 
 
-def run_training(recipe):
-    """Train with a progress bar on stderr that shows epoch, loss and accuracy."""
+def train_checkpoint(recipe, directory: Path):
+    """Train under a progress bar on stderr (epoch, loss, accuracy) and write the checkpoint
+    into ``directory``, replacing it only once training succeeded."""
+    from reporter.model import save_checkpoint
     from reporter.train import train as train_model
 
-    with click.progressbar(length=recipe.epochs, label="Training", file=sys.stderr,
-                           item_show_func=lambda text: text) as bar:
-        def on_epoch(record: dict) -> None:
-            bar.update(1, f"epoch {record['epoch']}  loss {record['train_loss']:.3f}  "
-                          f"train {record['train_accuracy']:.1%}  test {record['test_accuracy']:.1%}")
+    with replacing(directory) as staging:
+        with click.progressbar(length=recipe.epochs, label="Training", file=sys.stderr,
+                               item_show_func=lambda text: text) as bar:
+            def on_epoch(record: dict) -> None:
+                bar.update(1, f"epoch {record['epoch']}  loss {record['train_loss']:.3f}  "
+                              f"train {record['train_accuracy']:.1%}  test {record['test_accuracy']:.1%}")
 
-        result = train_model(recipe, on_epoch)
-        bar.update(recipe.epochs - len(result.history))
-    if not sys.stderr.isatty():
-        click.echo(f" {len(result.history)} epochs", err=True)
+            result = train_model(recipe, on_epoch)
+            bar.update(recipe.epochs - len(result.history))
+        if not sys.stderr.isatty():
+            click.echo(f" {len(result.history)} epochs", err=True)
+        save_checkpoint(result.model, result.config, staging)
     return result
-
-
 
 
 def open_checkpoint(directory: Path):
@@ -229,8 +229,7 @@ def summary_lines(analysis) -> list[str]:
     if analysis.warning:
         lines.append(f"WARNING: {analysis.warning}")
     lines.append(f"{'head':<6} {'label':<13} {'score':>5}   {'a':>5} {'+':>5} {'b':>5} {'=':>5}   {'entropy':>7} {'mean_max':>8}")
-    for label in analysis.labels:
-        h = next(x for x in stats.heads if (x.layer, x.head) == (label.layer, label.head))
+    for h, label in zip(stats.heads, analysis.labels):
         means = " ".join(f"{h.mean[k]:5.2f}" for k in ("a", "plus", "b", "equals"))
         lines.append(f"L{h.layer}H{h.head:<3} {label.kind.value:<13} {label.score:5.2f}   {means}   {h.entropy:7.2f} {h.mean_max:8.2f}")
     lines.append("findings:")
@@ -319,11 +318,7 @@ def build(checkpoint: Path, train_first: bool, pairs_text, out: Path, html: Path
         raise click.ClickException(f"checkpoint directory {checkpoint} does not exist; pass --train to train one there.")
     if train_first or not checkpoint.exists():
         click.echo(f"[1/5] training a model into {checkpoint} (default recipe)", err=True)
-        with replacing(checkpoint) as staging:
-            from reporter.model import save_checkpoint
-
-            result = run_training(RECIPE)
-            save_checkpoint(result.model, result.config, staging)
+        train_checkpoint(RECIPE, checkpoint)
     else:
         click.echo(f"[1/5] loading {checkpoint}", err=True)
     click.echo("[2/5] measuring attention over all inputs, labelling heads, checking claims", err=True)

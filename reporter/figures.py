@@ -70,8 +70,7 @@ def heads_grid(stats: Stats, labels: list[Label]) -> Figure:
     """Every head as a cell (layer x head), coloured by its label, with its score and mean_max."""
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(1.9 * stats.n_heads + 1.2, 1.25 * stats.n_layers + 0.9))
-        for label in labels:
-            h = stats.heads[label.layer * stats.n_heads + label.head]
+        for h, label in zip(stats.heads, labels):
             x, y = label.head, label.layer
             ax.add_patch(plt.Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, facecolor=LABEL_COLOURS[label.kind],
                                        edgecolor="#333333", linewidth=0.8))

@@ -104,18 +104,23 @@ def build_model(config: dict):
         raise CheckpointError(f"TransformerLens cannot build this model config: {error}") from None
 
 
+def weights_bytes(model) -> bytes:
+    """The model.safetensors content of a model: its state_dict, serialised."""
+    from safetensors.torch import save
+
+    return save({name: tensor.detach().contiguous().clone() for name, tensor in model.state_dict().items()})
+
+
 def save_checkpoint(model, config: dict, directory: Path) -> None:
     """Write config.json and model.safetensors into ``directory`` (which must exist)."""
-    from safetensors.torch import save_file
 
-    state = {name: tensor.detach().contiguous().clone() for name, tensor in model.state_dict().items()}
-    save_file(state, str(directory / WEIGHTS_FILE))
+    (directory / WEIGHTS_FILE).write_bytes(weights_bytes(model))
     text = json.dumps(config, indent=2, sort_keys=True, allow_nan=False)
     (directory / CONFIG_FILE).write_text(text + "\n")
 
 
-def read_config(directory: Path) -> dict:
-    """config.json of a checkpoint, with its ``model`` and ``task`` blocks checked."""
+def read_config(directory: Path) -> tuple[dict, Task]:
+    """config.json of a checkpoint and its task, with the ``model`` and ``task`` blocks checked."""
     if not directory.is_dir():
         raise CheckpointError(f"checkpoint directory {directory} does not exist.")
     path = directory / CONFIG_FILE
@@ -129,8 +134,7 @@ def read_config(directory: Path) -> dict:
         raise CheckpointError(f"{path} has no \"model\" object.")
     if not isinstance(config.get("task"), dict):
         raise CheckpointError(f"{path} has no \"task\" object.")
-    task_from_config(config, path)
-    return config
+    return config, task_from_config(config, path)
 
 
 def task_from_config(config: dict, path: Path) -> Task:
@@ -191,8 +195,7 @@ def check_weights(weights: dict, reference: dict, path: Path) -> None:
 def load_checkpoint(directory: Path) -> Checkpoint:
     """Load and validate a checkpoint directory; any problem is one CheckpointError sentence."""
     directory = Path(directory)
-    config = read_config(directory)
-    task = task_from_config(config, directory / CONFIG_FILE)
+    config, task = read_config(directory)
     weights_path = directory / WEIGHTS_FILE
     weights = read_weights(weights_path)
     model = build_model(config["model"])

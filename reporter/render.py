@@ -35,8 +35,7 @@ class Analysis:
                 "these findings describe a model that has not learned the task.")
 
 
-def head_record(stats, label: Label) -> dict:
-    h = next(x for x in stats.heads if (x.layer, x.head) == (label.layer, label.head))
+def head_record(h, label: Label) -> dict:
     return {
         "layer": h.layer,
         "head": h.head,
@@ -67,7 +66,7 @@ def report_json(analysis: Analysis) -> dict:
         "task": {**config["task"], "n_inputs": stats.task.n_inputs},
         "accuracy": stats.accuracy,
         "warning": analysis.warning,
-        "heads": [head_record(stats, label) for label in analysis.labels],
+        "heads": [head_record(h, label) for h, label in zip(stats.heads, analysis.labels)],
         "layers": [
             {"layer": t.layer, "mean_entropy": t.entropy, "mean_max": t.mean_max, "attention": t.mean,
              "label_counts": t.label_counts}
