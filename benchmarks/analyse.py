@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKER = r"""
 import json, resource, sys, time
 import torch
-from reporter.model import build_model, load_checkpoint
+from reporter.checkpoint import load_checkpoint
+from reporter.model import build_model
 from reporter.recipe import Recipe
 from reporter.stats import attention_over_all_inputs, compute_stats, default_pairs
 from reporter.task import Task, all_pairs, tokens_for
@@ -59,8 +60,9 @@ print(json.dumps({"best": min(times), "peak_mb": peak_mb, "inputs": task.n_input
 
 
 def measure(mode: str, source: str, repeats: int) -> dict:
-    result = subprocess.run([sys.executable, "-c", WORKER, mode, source, str(repeats)],
-                            capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER, mode, source, str(repeats)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -73,9 +75,21 @@ def main() -> None:
         repeats = args.repeats if source == "shipped" else 1
         forward = measure("forward", source, repeats)
         stats = measure("stats", source, repeats)
-        rows.append((label, forward["inputs"], forward["best"], stats["best"], stats["best"] / forward["best"],
-                     forward["peak_mb"], stats["peak_mb"]))
-    print("| model | inputs | bare forward (s) | statistics (s) | ratio (target <= 1.5) | peak RSS forward (MB) | peak RSS statistics (MB, target <= 2048) |")
+        rows.append(
+            (
+                label,
+                forward["inputs"],
+                forward["best"],
+                stats["best"],
+                stats["best"] / forward["best"],
+                forward["peak_mb"],
+                stats["peak_mb"],
+            )
+        )
+    print(
+        "| model | inputs | bare forward (s) | statistics (s) | ratio (target <= 1.5) | peak RSS forward "
+        "(MB) | peak RSS statistics (MB, target <= 2048) |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for label, n, fwd, st, ratio, mem_f, mem_s in rows:
         print(f"| {label} | {n} | {fwd:.3f} | {st:.3f} | {ratio:.2f} | {mem_f:.0f} | {mem_s:.0f} |")

@@ -15,15 +15,15 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import replace
-
 from pathlib import Path
 
 import torch
 
-from reporter.labels import Thresholds, label_heads
+from reporter.labels import label_heads
 from reporter.model import weights_bytes
 from reporter.recipe import Recipe
 from reporter.stats import attention_over_all_inputs, compute_stats
+from reporter.thresholds import Thresholds
 from reporter.train import train
 
 SHARP = 0.6
@@ -65,24 +65,45 @@ def main() -> None:
         training = result.config["training"]
         stats = compute_stats(attention_over_all_inputs(result.model, result.task), [])
         labels = label_heads(stats.heads, Thresholds())
-        sharp = [(h, l) for h, l in zip(stats.heads, labels) if h.mean_max >= SHARP]
+        sharp = [(h, l) for h, l in zip(stats.heads, labels, strict=True) if h.mean_max >= SHARP]
         if seed == Recipe().seed:
             shipped = (ROOT / "checkpoints" / "default" / "model.safetensors").read_bytes()
             identical = weights_bytes(result.model) == shipped
         achieved = flops_per_epoch(recipe, training["split"]["n_train"]) * len(result.history) / seconds / 1e9
-        rows.append((seed, training["first_perfect_epoch"], len(result.history), seconds, stats.accuracy["all"],
-                     len(sharp), len(stats.heads), achieved,
-                     ", ".join(f"L{h.layer}H{h.head} {l.kind.value} {h.mean_max:.2f}" for h, l in sharp)))
-    print(f"machine: fp32 matmul {rate:.0f} GFLOP/s on {torch.get_num_threads()} threads; "
-          f"one epoch = {flops_per_epoch(Recipe(), round(0.9 * 113 ** 2)):.2e} FLOP")
+        rows.append(
+            (
+                seed,
+                training["first_perfect_epoch"],
+                len(result.history),
+                seconds,
+                stats.accuracy["all"],
+                len(sharp),
+                len(stats.heads),
+                achieved,
+                ", ".join(f"L{h.layer}H{h.head} {l.kind.value} {h.mean_max:.2f}" for h, l in sharp),
+            )
+        )
+    print(
+        f"machine: fp32 matmul {rate:.0f} GFLOP/s on {torch.get_num_threads()} threads; "
+        f"one epoch = {flops_per_epoch(Recipe(), round(0.9 * 113**2)):.2e} FLOP"
+    )
     if identical is not None:
-        print(f"seed {Recipe().seed} weights byte-identical to checkpoints/default/model.safetensors: {'yes' if identical else 'NO'}")
+        print(
+            f"seed {Recipe().seed} weights byte-identical to checkpoints/default/model.safetensors: "
+            f"{'yes' if identical else 'NO'}"
+        )
     print()
-    print("| seed | first 100% held-out | epochs run | wall time (s) | accuracy, all inputs | heads mean_max >= 0.6 | training GFLOP/s (share of matmul) | sharp heads: label, mean_max |")
+    print(
+        "| seed | first 100% held-out | epochs run | wall time (s) | accuracy, all inputs | heads mean_max "
+        ">= 0.6 | training GFLOP/s (share of matmul) | sharp heads: label, mean_max |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for seed, first, epochs, seconds, accuracy, n_sharp, n_heads, achieved, detail in rows:
-        print(f"| {seed} | {first if first else 'never'} | {epochs} | {seconds:.1f} | {accuracy:.2%} | {n_sharp}/{n_heads} | "
-              f"{achieved:.0f} ({achieved / rate:.0%}) | {detail} |")
+        print(
+            f"| {seed} | {first if first else 'never'} | {epochs} | {seconds:.1f} | {accuracy:.2%} | "
+            f"{n_sharp}/{n_heads} | "
+            f"{achieved:.0f} ({achieved / rate:.0%}) | {detail} |"
+        )
 
 
 if __name__ == "__main__":

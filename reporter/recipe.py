@@ -34,7 +34,7 @@ class Recipe:
     unembed_scale: float = 0.1  # initial unembedding x 0.1: random initial logits cost 100x less, so the
     #                             optimiser has less reason to erase the inputs from the = residual
     patience: int = 2  # stop after this many consecutive epochs at 100% held-out accuracy
-    probe_size: int = 512  # inputs on which attention is measured after every epoch
+    tracking_size: int = 512  # inputs on which each layer's attention is measured after every epoch
 
     def model_config(self) -> dict:
         """The config.json ``model`` block this recipe trains."""
@@ -62,7 +62,9 @@ def validate(recipe: Recipe) -> None:
         raise ValueError(f"the train fraction must lie strictly between 0 and 1, not {recipe.train_fraction}.")
     n_train = round(recipe.train_fraction * recipe.modulus**2)
     if n_train < 1 or n_train >= recipe.modulus**2:
-        raise ValueError(f"a train fraction of {recipe.train_fraction} leaves no train or no test input at p = {recipe.modulus}.")
+        raise ValueError(
+            f"a train fraction of {recipe.train_fraction} leaves no train or no test input at p = {recipe.modulus}."
+        )
     if recipe.epochs < 1 or recipe.batch_size < 1:
         raise ValueError("epochs and batch size must be at least 1.")
     recipe.model_config()  # refuses unknown activations and norms

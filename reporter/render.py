@@ -1,93 +1,28 @@
-"""Turn the analysis into what readers get: report.json (contract 3) and, later, the Markdown pages."""
+"""Fill the Jinja templates into the Markdown site: pages, figures, style sheets and report.json.
+
+Templates choose wording and layout; everything they say is decided by the stages and
+handed over here. One set of filters formats every number and token. Strings that are
+not ours (a checkpoint's folder name and recipe, the command line) are escaped for
+Markdown and HTML before any template sees them.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
+from pathlib import Path
 
-from reporter.findings import Finding
-from reporter.labels import Label, LayerTrend, Thresholds
-from reporter.stats import Stats
-
-SCHEMA_VERSION = 1
-LOW_ACCURACY = 0.99  # below this on all inputs, every page carries a warning
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """Everything one run of the analysis produced, ready to render."""
-
-    stats: Stats
-    labels: list[Label]
-    trends: list[LayerTrend]
-    findings: list[Finding]
-    thresholds: Thresholds
-    sensitivity: list[dict]
-    config: dict  # the checkpoint's config.json
-    provenance: dict
-
-    @property
-    def warning(self) -> str | None:
-        accuracy = self.stats.accuracy["all"]
-        if accuracy >= LOW_ACCURACY:
-            return None
-        return (f"The model answers only {accuracy:.1%} of all inputs correctly (below {LOW_ACCURACY:.0%}): "
-                "these findings describe a model that has not learned the task.")
-
-
-def head_record(h, label: Label) -> dict:
-    return {
-        "layer": h.layer,
-        "head": h.head,
-        "name": f"L{h.layer}H{h.head}",
-        "label": label.kind.value,
-        "score": label.score,
-        "attention": h.mean,
-        "attention_std": h.std,
-        "attention_quantiles": h.quantiles,
-        "argmax_share": h.argmax_share,
-        "entropy": h.entropy,
-        "mean_max": h.mean_max,
-        "a_share": {"mean": h.a_share_mean, "std": h.a_share_std, "above_0.9": h.a_share_above_09,
-                    "below_0.1": h.a_share_below_01, "bimodality": h.bimodality},
-        "switch_rule": asdict(h.switch),
-        "evidence": label.evidence,
-    }
-
-
-def report_json(analysis: Analysis) -> dict:
-    """The contract-3 document; keys keep their meaning across versions."""
-    stats, config = analysis.stats, analysis.config
-    model = config["model"]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "model": {k: model[k] for k in ("n_layers", "n_heads", "d_model", "d_head", "d_mlp", "act_fn",
-                                        "normalization_type", "d_vocab", "d_vocab_out", "n_ctx") if k in model},
-        "task": {**config["task"], "n_inputs": stats.task.n_inputs},
-        "accuracy": stats.accuracy,
-        "warning": analysis.warning,
-        "heads": [head_record(h, label) for h, label in zip(stats.heads, analysis.labels)],
-        "layers": [
-            {"layer": t.layer, "mean_entropy": t.entropy, "mean_max": t.mean_max, "attention": t.mean,
-             "label_counts": t.label_counts}
-            for t in analysis.trends
-        ],
-        "pairs": stats.pairs,
-        "findings": [asdict(f) for f in analysis.findings],
-        "thresholds": {name: {"value": getattr(analysis.thresholds, name), "reason": reason}
-                       for name, reason in Thresholds.reasons()},
-        "sensitivity": analysis.sensitivity,
-        "provenance": analysis.provenance,
-    }
-
-
-def dumps(document: dict) -> str:
-    """Stable JSON text: sorted keys, two-space indent, a final newline."""
-    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
-
+from reporter.analysis import Analysis
+from reporter.findings import plus_statements
+from reporter.report import dumps, report_json, rounded
+from reporter.sensitivity import unstable_heads
+from reporter.task import POSITION_KEYS, POSITIONS
+from reporter.thresholds import SWEEP_FACTORS, SWEEP_STEPS
 
 PAGES = ("index.md", "heads.md", "layers.md", "pairs.md", "training.md", "methodology.md", "provenance.md")
 FIGURE_DIR = "figures"
+TOKENS = dict(zip(POSITION_KEYS, POSITIONS, strict=True))  # position key -> the token it holds: "plus" -> "+"
+PLAIN = set(" .,-+/_")  # characters of a foreign string that Markdown and HTML read as plain text (or, for _, as
+#                        harmless emphasis at worst)
 
 
 class TemplateError(ValueError):
@@ -103,44 +38,76 @@ def number(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def stability(sensitivity: list[dict]) -> dict:
-    """Head name -> the thresholds whose ±10% or ±20% move changes its label (empty: stable)."""
-    moved: dict[str, list[str]] = {}
-    for row in sensitivity:
-        for move in row["moves"]:
-            for change in move["labels_changed"]:
-                names = moved.setdefault(f"L{change['layer']}H{change['head']}", [])
-                if row["threshold"] not in names:
-                    names.append(row["threshold"])
-    return moved
+def value(x: float) -> str:
+    """A threshold as people write it: 0.5, 3, 0.5556."""
+    return f"{x:.4g}"
 
 
-def page_context(report: dict, figures: dict, config: dict) -> dict:
-    """What the templates read: report.json, the figures' files and alt texts, and the training history."""
-    training = config.get("training") or {}
+def token(key: str) -> str:
+    """A position key as the token it holds: "plus" -> "+", "equals" -> "="."""
+    return TOKENS[key]
+
+
+def foreign(value):
+    """A string that is not ours, made inert for Markdown and HTML: every character that either could
+    read as syntax becomes a numeric character reference. Applied recursively to lists and to the keys
+    and values of dicts."""
+    if isinstance(value, dict):
+        return {foreign(k): foreign(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [foreign(v) for v in value]
+    if isinstance(value, str):
+        return "".join(c if c.isalnum() or c in PLAIN else f"&#{ord(c)};" for c in value)
+    return value
+
+
+def page_context(analysis: Analysis, report: dict, figures: dict) -> dict:
+    """What the templates read: report.json (foreign strings escaped), the figures' files and alt
+    texts, the training record, and what the stages decided for the pages to say."""
+    pages_report = {
+        **report,
+        "model": {k: foreign(v) for k, v in report["model"].items()},
+        "provenance": {k: foreign(v) for k, v in report["provenance"].items()},
+    }
+    training = rounded(asdict(analysis.training)) if analysis.training else None
+    if training:
+        training["recipe"] = foreign(training["recipe"])
     return {
-        "report": report,
+        "report": pages_report,
         "figures": {name: {"path": f"{FIGURE_DIR}/{name}", "alt": alt} for name, alt in figures.items()},
         "training": training,
-        "history": training.get("history") or [],
-        "unstable": stability(report["sensitivity"]),
+        "unstable": unstable_heads(analysis.sensitivity),
         "findings": {f["id"]: f for f in report["findings"]},
+        "plus_statements": rounded(plus_statements(analysis.findings)),
+        "sweep": {
+            "share": max(abs(f - 1) for f in SWEEP_FACTORS),
+            "count": max(abs(s) for s in SWEEP_STEPS),
+            "factors": list(SWEEP_FACTORS),
+            "steps": [f"{s:+d}" for s in SWEEP_STEPS],
+        },
     }
 
 
-def render_pages(context: dict, template_dir) -> dict[str, str]:
-    """Fill every page template; a missing or broken template is one TemplateError sentence."""
+def environment(template_dir: Path):
     import jinja2
 
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir)),
+        loader=jinja2.FileSystemLoader(str(template_dir), followlinks=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(percent=percent, number=number)
+    env.filters.update(percent=percent, number=number, value=value, token=token, foreign=foreign)
+    return env
+
+
+def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
+    """Fill every page template; a missing or broken template is one TemplateError sentence."""
+    import jinja2
+
+    env = environment(template_dir)
     pages = {}
     for page in PAGES:
         name = f"{page}.j2"
@@ -150,22 +117,29 @@ def render_pages(context: dict, template_dir) -> dict[str, str]:
             raise TemplateError(f"template {name} is missing from {template_dir}.") from None
         except jinja2.TemplateError as error:
             raise TemplateError(f"template {name} cannot be rendered: {error}.") from None
+        except Exception as error:  # a template's own expression failed (a division by zero, a bad filter argument)
+            raise TemplateError(f"template {name} cannot be rendered: {type(error).__name__}: {error}.") from None
     return pages
 
 
-def static_files(template_dir) -> dict[str, bytes]:
-    """Files beside the templates that the site uses as they are (style sheets)."""
-    from pathlib import Path
+def static_files(template_dir: Path) -> dict[str, bytes]:
+    """Files beside the templates that the site uses as they are (style sheets). A file that is a
+    symbolic link, or lies outside the templates folder, is never published."""
+    root = Path(template_dir).resolve()
+    files = {}
+    for path in sorted(Path(template_dir).rglob("*")):
+        if path.is_symlink() or not path.is_file() or path.suffix == ".j2":
+            continue
+        if root not in path.resolve().parents:
+            continue
+        files[path.relative_to(template_dir).as_posix()] = path.read_bytes()
+    return files
 
-    root = Path(template_dir)
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.suffix != ".j2"}
 
-
-def site_files(analysis: Analysis, figures: list, template_dir) -> dict[str, bytes]:
+def site_files(analysis: Analysis, figures: list, template_dir: Path) -> dict[str, bytes]:
     """Every file of the Markdown site (relative path -> bytes): pages, figures and report.json."""
     report = report_json(analysis)
-    context = page_context(report, {f.name: f.alt for f in figures}, analysis.config)
+    context = page_context(analysis, report, {f.name: f.alt for f in figures})
     files = {name: text.encode() for name, text in render_pages(context, template_dir).items()}
     files.update(static_files(template_dir))
     files.update({f"{FIGURE_DIR}/{f.name}": f.png for f in figures})

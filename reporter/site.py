@@ -37,11 +37,15 @@ def build_html(base_config: Path, docs_dir: Path, site_dir: Path) -> None:
         config = derived_config(base_config, docs_dir, site_dir, Path(folder))
         result = subprocess.run(
             [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config)],
-            capture_output=True, text=True, env=mkdocs_environment(),
+            capture_output=True,
+            text=True,
+            env=mkdocs_environment(),
         )
     if result.returncode != 0:
         lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-        reason = next((l for l in lines if "Error" in l or "WARNING" in l or "Aborted" in l), lines[-1] if lines else "no output")
+        reason = next(
+            (l for l in lines if "Error" in l or "WARNING" in l or "Aborted" in l), lines[-1] if lines else "no output"
+        )
         raise SiteError(f"mkdocs build failed: {reason}")
 
 
@@ -49,5 +53,7 @@ def serve(base_config: Path, docs_dir: Path, address: str) -> int:
     """Preview with live reload (`mkdocs serve`); returns its exit code."""
     with tempfile.TemporaryDirectory(prefix="modreport-mkdocs-") as folder:
         config = derived_config(base_config, docs_dir, Path(folder) / "public", Path(folder))
-        return subprocess.call([sys.executable, "-m", "mkdocs", "serve", "--config-file", str(config), "--dev-addr", address],
-                               env=mkdocs_environment())
+        return subprocess.call(
+            [sys.executable, "-m", "mkdocs", "serve", "--config-file", str(config), "--dev-addr", address],
+            env=mkdocs_environment(),
+        )

@@ -3,7 +3,7 @@
 One batched forward pass over every input collects, for each head, the weights
 from `=` to the four positions and the model's answer. Everything else here is
 arithmetic on that one array. Statistics are computed once; labels and findings
-only read them.
+only read them. Nothing is rounded here: report.json and the pages round.
 """
 
 from __future__ import annotations
@@ -19,23 +19,31 @@ from reporter.task import EQUALS_POS, POSITION_KEYS, Task, all_pairs, answers, s
 
 A, PLUS, B, EQUALS = range(4)  # key positions
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+BATCH = 8192  # inputs per forward pass over all p² inputs
 
 
 class PairError(ValueError):
     """A --pairs value that cannot be read; the message names the bad pair."""
 
 
-def parse_pairs(text: str, modulus: int) -> list[tuple[int, int]]:
-    """Read "5+8, 90+90" into [(5, 8), (90, 90)]; each a and b must be an integer in [0, p)."""
+MAX_PAIRS = 12  # pairs drawn in full; more would make the pairs figure unreadable
+
+
+def parse_pairs(text: str, modulus: int | None = None) -> list[tuple[int, int]]:
+    """Read "5+8, 90+90" into [(5, 8), (90, 90)]; with ``modulus``, each a and b must lie in [0, p)."""
     pairs = []
     for item in text.split(","):
-        match = re.fullmatch(r"\s*(\d+)\s*\+\s*(\d+)\s*", item)
+        match = re.fullmatch(r"\s*([0-9]+)\s*\+\s*([0-9]+)\s*", item, flags=re.ASCII)
         if not match:
             raise PairError(f"pair {item.strip()!r} is not of the form a+b with whole numbers a and b (e.g. 5+8).")
         a, b = int(match[1]), int(match[2])
-        if a >= modulus or b >= modulus:
+        if modulus is not None and (a >= modulus or b >= modulus):
             raise PairError(f"pair {item.strip()!r} is out of range: a and b must lie in [0, {modulus}).")
+        if (a, b) in pairs:
+            raise PairError(f"pair {item.strip()!r} is given twice.")
         pairs.append((a, b))
+    if len(pairs) > MAX_PAIRS:
+        raise PairError(f"{len(pairs)} pairs are too many to draw; give at most {MAX_PAIRS}.")
     return pairs
 
 
@@ -53,12 +61,44 @@ def default_pairs(modulus: int) -> list[tuple[int, int]]:
     return pairs
 
 
+def attention_from_equals(model, tokens: torch.Tensor, keep_resid: bool = False):
+    """One forward pass: attention from `=` [batch, layer, head, key], the logits at `=` [batch, d_vocab_out],
+    and (with ``keep_resid``) the `=` residual after each layer [batch, layer, d_model]."""
+    n_layers = model.cfg.n_layers
+    patterns: list[torch.Tensor] = [None] * n_layers
+    resid: list[torch.Tensor] = [None] * n_layers
+
+    def keep(store: list, layer: int, select):
+        def hook(activation: torch.Tensor, hook) -> None:
+            store[layer] = select(activation)
+
+        return hook
+
+    hooks = [
+        (f"blocks.{layer}.attn.hook_pattern", keep(patterns, layer, lambda x: x[:, :, EQUALS_POS, :]))
+        for layer in range(n_layers)
+    ]  # pattern: [batch, head, query, key]
+    if keep_resid:
+        hooks += [
+            (f"blocks.{layer}.hook_resid_post", keep(resid, layer, lambda x: x[:, EQUALS_POS, :]))
+            for layer in range(n_layers)
+        ]  # resid: [batch, pos, d_model]
+    logits = model.run_with_hooks(tokens, fwd_hooks=hooks)[:, EQUALS_POS, :]
+    return torch.stack(patterns, dim=1), (torch.stack(resid, dim=1) if keep_resid else None), logits
+
+
+def normalised_entropy(weights: np.ndarray | torch.Tensor):
+    """Entropy over the last axis (the key positions) divided by log(n_keys): 0 = one position, 1 = uniform."""
+    log = np.log(np.maximum(weights, 1e-12)) if isinstance(weights, np.ndarray) else weights.clamp_min(1e-12).log()
+    return -(weights * log).sum(-1) / math.log(weights.shape[-1])
+
+
 @dataclass(frozen=True)
 class Attention:
     """Attention from `=` on every input, and the model's answers."""
 
     task: Task
-    weights: np.ndarray  # [input, layer, head, key] float32, input index a * p + b
+    weights: np.ndarray  # [input, layer, head, key] float64, input index a * p + b
     correct: np.ndarray  # [input] bool, argmax logit at `=` equals (a + b) mod p
 
     @property
@@ -70,24 +110,15 @@ class Attention:
         return self.weights.shape[2]
 
 
-def attention_over_all_inputs(model, task: Task, batch_size: int = 8192) -> Attention:
+def attention_over_all_inputs(model, task: Task) -> Attention:
     """Run the model once over all p² inputs, keeping only attention from `=` and correctness."""
-    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
-    weights = np.empty((task.n_inputs, n_layers, n_heads, 4), dtype=np.float32)
+    weights = np.empty((task.n_inputs, model.cfg.n_layers, model.cfg.n_heads, 4), dtype=np.float64)
     correct = np.empty(task.n_inputs, dtype=bool)
-    start = 0
-
-    def keep(layer: int):
-        def hook(pattern: torch.Tensor, hook) -> None:  # pattern: [batch, head, query, key]
-            weights[start : start + len(pattern), layer] = pattern[:, :, EQUALS_POS, :].numpy()
-
-        return hook
-
-    hooks = [(f"blocks.{layer}.attn.hook_pattern", keep(layer)) for layer in range(n_layers)]
     with torch.inference_mode():
-        for start in range(0, task.n_inputs, batch_size):
-            tokens = tokens_for(task, *all_pairs(task, start, start + batch_size))  # [batch, 4]
-            logits = model.run_with_hooks(tokens, fwd_hooks=hooks)[:, EQUALS_POS, :]  # [batch, p]
+        for start in range(0, task.n_inputs, BATCH):
+            tokens = tokens_for(task, *all_pairs(task, start, start + BATCH))  # [batch, 4]
+            pattern, _, logits = attention_from_equals(model, tokens)
+            weights[start : start + len(tokens)] = pattern.double().numpy()
             correct[start : start + len(tokens)] = (logits.argmax(-1) == answers(task, tokens)).numpy()
     return Attention(task=task, weights=weights, correct=correct)
 
@@ -118,11 +149,14 @@ class HeadStats:
     mean_max: float  # mean over inputs of the largest weight: 1 = perfectly sharp, 0.25 = uniform
     a_share_mean: float  # mean over inputs of a / (a + b)
     a_share_std: float
-    a_share_above_09: float  # share of inputs with a / (a + b) > 0.9
-    a_share_below_01: float  # share of inputs with a / (a + b) < 0.1
     bimodality: float  # Sarle's coefficient of the a-share: > 5/9 suggests two modes
     switch: SwitchRule
     weights: np.ndarray = field(repr=False, compare=False)  # [input, key]: the per-input distribution labels read
+    a_share: np.ndarray = field(repr=False, compare=False)  # [input] a / (a + b)
+
+    @property
+    def name(self) -> str:
+        return f"L{self.layer}H{self.head}"
 
 
 @dataclass(frozen=True)
@@ -150,7 +184,7 @@ class Stats:
 
 
 def by_position(values) -> dict:
-    return {key: round(float(v), 6) for key, v in zip(POSITION_KEYS, values)}
+    return {key: float(v) for key, v in zip(POSITION_KEYS, values, strict=True)}
 
 
 def r_squared(values: np.ndarray, groups: np.ndarray, n_groups: int) -> float:
@@ -184,15 +218,14 @@ def switch_rule(a_share: np.ndarray, task: Task) -> SwitchRule:
     agreement = {rule: float((predicted == prefers_a).mean()) for rule, predicted in candidates.items()}
     grid = a_share.reshape(p, p)  # [a, b]
     additive = grid.mean(1, keepdims=True) + grid.mean(0, keepdims=True) - grid.mean()  # [a, b]
-    additive_agreement = float(((additive > 0.5) == (grid > 0.5)).mean())
     best = max(agreement, key=lambda rule: (agreement[rule], -list(candidates).index(rule)))
     return SwitchRule(
         rule=best,
-        agreement=round(agreement[best], 6),
-        explained_by_a=round(r_squared(a_share, a, p), 6),
-        explained_by_b=round(r_squared(a_share, b, p), 6),
-        explained_by_sum=round(r_squared(a_share, (a + b) % p, p), 6),
-        additive_agreement=round(additive_agreement, 6),
+        agreement=agreement[best],
+        explained_by_a=r_squared(a_share, a, p),
+        explained_by_b=r_squared(a_share, b, p),
+        explained_by_sum=r_squared(a_share, (a + b) % p, p),
+        additive_agreement=float(((additive > 0.5) == (grid > 0.5)).mean()),
     )
 
 
@@ -214,32 +247,28 @@ def a_share_of(w: np.ndarray) -> np.ndarray:
 
 def head_stats(layer: int, head: int, w: np.ndarray, a_share: np.ndarray, task: Task) -> HeadStats:
     """Statistics of one head from its weights ``w`` [input, key] and a-share [input]."""
-    entropy = -(w * np.log(np.maximum(w, 1e-12))).sum(-1) / math.log(4)  # [input]
     argmax = np.bincount(w.argmax(-1), minlength=4) / len(w)
     return HeadStats(
         layer=layer,
         head=head,
         mean=by_position(w.mean(0)),
         std=by_position(w.std(0)),
-        quantiles={k: [round(float(q), 6) for q in qs] for k, qs in zip(POSITION_KEYS, np.quantile(w, QUANTILES, axis=0).T)},
+        quantiles={
+            k: [float(q) for q in qs] for k, qs in zip(POSITION_KEYS, np.quantile(w, QUANTILES, axis=0).T, strict=True)
+        },
         argmax_share=by_position(argmax),
-        entropy=round(float(entropy.mean()), 6),
-        mean_max=round(float(w.max(-1).mean()), 6),
-        a_share_mean=round(float(a_share.mean()), 6),
-        a_share_std=round(float(a_share.std()), 6),
-        a_share_above_09=round(float((a_share > 0.9).mean()), 6),
-        a_share_below_01=round(float((a_share < 0.1).mean()), 6),
-        bimodality=round(bimodality_coefficient(a_share), 6),
+        entropy=float(normalised_entropy(w).mean()),
+        mean_max=float(w.max(-1).mean()),
+        a_share_mean=float(a_share.mean()),
+        a_share_std=float(a_share.std()),
+        bimodality=bimodality_coefficient(a_share),
         switch=switch_rule(a_share, task),
         weights=w,
+        a_share=a_share,
     )
 
 
-def compute_stats(
-    attention: Attention,
-    pairs: list[tuple[int, int]],
-    split: tuple[float, int] | None = None,
-) -> Stats:
+def compute_stats(attention: Attention, pairs: list[tuple[int, int]], split: tuple[float, int] | None = None) -> Stats:
     """All statistics from one pass's attention; ``split`` = (train_fraction, seed) recovers train/test."""
     task, w = attention.task, attention.weights  # w: [input, layer, head, key]
     p = task.modulus
@@ -256,15 +285,15 @@ def compute_stats(
             LayerStats(
                 layer=layer,
                 mean=by_position(w[:, layer].mean((0, 1))),
-                entropy=round(float(np.mean([h.entropy for h in members])), 6),
-                mean_max=round(float(np.mean([h.mean_max for h in members])), 6),
+                entropy=float(np.mean([h.entropy for h in members])),
+                mean_max=float(np.mean([h.mean_max for h in members])),
             )
         )
-    accuracy = {"all": round(float(attention.correct.mean()), 6)}
+    accuracy = {"all": float(attention.correct.mean())}
     if split is not None:
         train_idx, test_idx = split_indices(task, *split)
-        accuracy["train"] = round(float(attention.correct[train_idx.numpy()].mean()), 6)
-        accuracy["test"] = round(float(attention.correct[test_idx.numpy()].mean()), 6)
+        accuracy["train"] = float(attention.correct[train_idx.numpy()].mean())
+        accuracy["test"] = float(attention.correct[test_idx.numpy()].mean())
     pair_rows = [
         {
             "pair": f"{a}+{b}",
@@ -273,7 +302,12 @@ def compute_stats(
             "answer": (a + b) % p,
             "correct": bool(attention.correct[a * p + b]),
             "heads": [
-                {"layer": layer, "head": head, "attention": by_position(w[a * p + b, layer, head])}
+                {
+                    "layer": layer,
+                    "head": head,
+                    "name": f"L{layer}H{head}",
+                    "attention": by_position(w[a * p + b, layer, head]),
+                }
                 for layer in range(attention.n_layers)
                 for head in range(attention.n_heads)
             ],

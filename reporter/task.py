@@ -78,5 +78,5 @@ def split_indices(task: Task, train_fraction: float, seed: int) -> tuple[torch.T
     """A seeded random split of the p² input indices into (train, test), both sorted."""
     generator = torch.Generator().manual_seed(seed)
     order = torch.randperm(task.n_inputs, generator=generator)
-    n_train = int(round(train_fraction * task.n_inputs))
+    n_train = round(train_fraction * task.n_inputs)
     return order[:n_train].sort().values, order[n_train:].sort().values

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
 from reporter.model import build_model
 from reporter.recipe import Recipe, validate
+from reporter.stats import attention_from_equals, normalised_entropy
 from reporter.task import EQUALS_POS, Task, all_inputs, answers, split_indices
 
 
@@ -40,29 +41,20 @@ def lr_factor(recipe: Recipe, progress: float) -> float:
     return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * done))
 
 
-def attention_from_equals(model, tokens: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Per layer, attention from `=` ([batch, head, key]) and the `=` residual after the layer ([batch, d_model])."""
-    n_layers = model.cfg.n_layers
-    names = {f"blocks.{layer}.attn.hook_pattern" for layer in range(n_layers)}
-    names |= {f"blocks.{layer}.hook_resid_post" for layer in range(n_layers)}
-    _, cache = model.run_with_cache(tokens, names_filter=lambda name: name in names)
-    patterns = [cache[f"blocks.{layer}.attn.hook_pattern"][:, :, EQUALS_POS, :] for layer in range(n_layers)]
-    resid = [cache[f"blocks.{layer}.hook_resid_post"][:, EQUALS_POS, :] for layer in range(n_layers)]
-    return patterns, resid
-
-
-def probe(model, tokens: torch.Tensor) -> list[dict]:
+def track_layers(model, tokens: torch.Tensor) -> list[dict]:
     """Per layer: mean normalised entropy and mean_max of attention from `=`, and the
     share of the `=` residual's squared norm that is the same for every input."""
-    patterns, resid = attention_from_equals(model, tokens)
+    pattern, resid, _ = attention_from_equals(
+        model, tokens, keep_resid=True
+    )  # [batch, layer, head, key], [batch, layer, d]
     layers = []
-    for pattern, r in zip(patterns, resid):
-        entropy = -(pattern * pattern.clamp_min(1e-12).log()).sum(-1) / math.log(pattern.shape[-1])  # [batch, head]
+    for layer in range(pattern.shape[1]):
+        w, r = pattern[:, layer], resid[:, layer]
         constant = r.mean(0).pow(2).sum() / r.pow(2).sum(-1).mean()  # scalar in [0, 1]
         layers.append(
             {
-                "entropy": round(float(entropy.mean()), 4),
-                "mean_max": round(float(pattern.max(-1).values.mean()), 4),
+                "entropy": round(float(normalised_entropy(w).mean()), 4),
+                "mean_max": round(float(w.max(-1).values.mean()), 4),
                 "constant_share": round(float(constant), 4),
             }
         )
@@ -96,7 +88,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None) -> Tra
     targets = answers(task, tokens)  # [p²]
     train_idx, test_idx = split_indices(task, recipe.train_fraction, recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed + 1)
-    probe_idx = torch.randperm(task.n_inputs, generator=generator)[: recipe.probe_size].sort().values
+    tracked_idx = torch.randperm(task.n_inputs, generator=generator)[: recipe.tracking_size].sort().values
 
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=recipe.lr, betas=(recipe.beta1, recipe.beta2), weight_decay=recipe.weight_decay
@@ -122,7 +114,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None) -> Tra
         model.eval()
         test_loss, test_acc = evaluate(model, tokens[test_idx], targets[test_idx])
         with torch.no_grad():
-            layers = probe(model, tokens[probe_idx])
+            layers = track_layers(model, tokens[tracked_idx])
         model.train()
         record = {
             "epoch": epoch,
@@ -154,7 +146,8 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None) -> Tra
                 "train_fraction": recipe.train_fraction,
                 "n_train": len(train_idx),
                 "n_test": len(test_idx),
-                "rule": "torch.randperm(p*p, generator=manual_seed(seed)); the first round(fraction*p*p) indices a*p+b train",
+                "rule": "torch.randperm(p*p, generator=manual_seed(seed)); "
+                "the first round(fraction*p*p) indices a*p+b train",
             },
             "epochs_run": len(history),
             "first_perfect_epoch": first_perfect,
@@ -165,7 +158,10 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None) -> Tra
                 "test_loss": round(test_loss, 6),
                 "test_accuracy": test_acc,
             },
-            "probe": {"n_inputs": len(probe_idx), "rule": "first probe_size of torch.randperm(p*p, generator=manual_seed(seed + 1)), sorted"},
+            "tracking": {
+                "n_inputs": len(tracked_idx),
+                "rule": "first tracking_size of torch.randperm(p*p, generator=manual_seed(seed + 1)), sorted",
+            },
             "history": history,
         },
     }

@@ -1,17 +1,40 @@
-"""Shared fixtures: a tiny model trained once per session through the real CLI."""
+"""Shared fixtures: a tiny model trained once per session through the real CLI, and hand-made
+models whose attention is known by construction (tests/handmade.py), measured once each."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from reporter.cli import cli
+from tests.handmade import measure, write_handmade
 
 # A tiny recipe that reaches 100% held-out accuracy in seconds on 2 cores.
-TINY_TRAIN = ["--modulus", "11", "--layers", "1", "--heads", "2", "--d-model", "64", "--d-mlp", "128",
-              "--epochs", "300", "--batch-size", "32", "--lr", "1e-2", "--norm", "None", "--seed", "0"]
+TINY_TRAIN = [
+    "--modulus",
+    "11",
+    "--layers",
+    "1",
+    "--heads",
+    "2",
+    "--d-model",
+    "64",
+    "--d-mlp",
+    "128",
+    "--epochs",
+    "300",
+    "--batch-size",
+    "32",
+    "--lr",
+    "1e-2",
+    "--norm",
+    "None",
+    "--seed",
+    "0",
+]
 
 
 def invoke(*args: str):
@@ -34,3 +57,29 @@ def built(tiny_checkpoint, tmp_path_factory):
     result = invoke("build", "--checkpoint", tiny_checkpoint, "--out", root / "site", "--html", root / "public")
     assert result.exit_code == 0, result.output
     return root
+
+
+@pytest.fixture(scope="session")
+def handmade():
+    """handmade(p, [[kind, ...], ...]) -> the model and its stats, labels, trends and findings (default
+    thresholds), measured once per session for each (p, heads)."""
+
+    @functools.cache
+    def measured(modulus: int, heads: tuple[tuple[str, ...], ...]):
+        return measure(modulus, [list(layer) for layer in heads])
+
+    return lambda modulus, heads: measured(modulus, tuple(tuple(layer) for layer in heads))
+
+
+@pytest.fixture(scope="session")
+def handmade_checkpoint(tmp_path_factory):
+    """handmade_checkpoint(p, heads) -> a checkpoint directory of that hand-made model, written once."""
+    written: dict = {}
+
+    def checkpoint(modulus: int, heads: list[list[str]]) -> Path:
+        key = (modulus, tuple(tuple(layer) for layer in heads))
+        if key not in written:
+            written[key] = write_handmade(tmp_path_factory.mktemp("handmade") / "ckpt", modulus, heads)
+        return written[key]
+
+    return checkpoint

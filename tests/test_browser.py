@@ -53,7 +53,15 @@ def served(built):
     server.shutdown()
 
 
-PAGES = ["index.html", "heads.html", "layers.html", "pairs.html", "training.html", "methodology.html", "provenance.html"]
+PAGES = [
+    "index.html",
+    "heads.html",
+    "layers.html",
+    "pairs.html",
+    "training.html",
+    "methodology.html",
+    "provenance.html",
+]
 
 
 @pytest.mark.parametrize("page_name", PAGES)
@@ -64,7 +72,9 @@ def test_page_loads_cleanly_with_every_image(browser, served, page_name):
     page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None)
     page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
     page.goto(f"{served}/{page_name}", wait_until="networkidle")
-    images = page.eval_on_selector_all("article img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.alt])")
+    images = page.eval_on_selector_all(
+        "article img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.alt])"
+    )
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / page_name.replace(".html", ".png")), full_page=True)
     page.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reporter.cli import TEMPLATES
+from reporter.resources import TEMPLATES
 from tests.conftest import invoke
 from tests.handmade import write_handmade
 
@@ -104,7 +104,9 @@ def test_missing_template_is_refused_and_site_untouched(handmade_checkpoint, tmp
     templates = tmp_path / "templates_copy"
     shutil.copytree(TEMPLATES, templates)
     (templates / "layers.md.j2").unlink()
-    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates)
+    result = invoke(
+        "build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates
+    )
     assert result.exit_code == 1
     assert "template layers.md.j2 is missing" in result.output
     shutil.rmtree(templates)
@@ -117,7 +119,9 @@ def test_failing_mkdocs_build_is_refused_and_site_untouched(handmade_checkpoint,
     shutil.copytree(TEMPLATES, templates)
     with (templates / "pairs.md.j2").open("a") as page:
         page.write("\nSee [a page that does not exist](nowhere.md).\n")
-    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates)
+    result = invoke(
+        "build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates
+    )
     assert result.exit_code == 1
     assert "mkdocs build failed" in result.output and "nowhere.md" in result.output
     shutil.rmtree(templates)
@@ -148,7 +152,9 @@ def test_switching_head_page_names_the_rule_that_decides_it(handmade_checkpoint,
 
 
 def test_html_inside_out_is_refused(handmade_checkpoint, tmp_path):
-    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "site" / "public")
+    result = invoke(
+        "build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "site" / "public"
+    )
     assert result.exit_code == 2
     assert "--out and --html must be separate folders" in result.output
     assert not (tmp_path / "site").exists()

@@ -1,11 +1,14 @@
-"""The command group itself: version and help."""
+"""The command group itself and every command's contract with the shell: help, version, exit codes."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
+
 from reporter import __version__
+from reporter.cli import cli
 from tests.conftest import invoke
 
 
@@ -19,5 +22,44 @@ def test_help_lists_the_commands_without_importing_torch():
     code = "import sys; from reporter.cli import cli; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
     result = invoke("--help")
-    for command in ("train", "check"):
+    assert result.exit_code == 0
+    for command in cli.commands:
         assert command in result.output
+
+
+@pytest.mark.parametrize("command", sorted(cli.commands))
+def test_every_command_has_help(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0
+    assert result.output.startswith(f"Usage: cli {command} [OPTIONS]")
+
+
+def test_unknown_command_and_option_exit_2():
+    assert invoke("bulid").exit_code == 2
+    assert invoke("build", "--outt", "x").exit_code == 2
+
+
+def test_check_reports_accuracy_and_sha(tiny_checkpoint):
+    result = invoke("check", "--checkpoint", tiny_checkpoint)
+    assert result.exit_code == 0
+    assert "accuracy on all 121 inputs: 100.00%" in result.output
+    assert "sha256" in result.output
+
+
+def test_analyze_writes_its_report_and_prints_a_line_per_head(tiny_checkpoint, tmp_path):
+    result = invoke("analyze", "--checkpoint", tiny_checkpoint, "--json", tmp_path / "r.json")
+    assert result.exit_code == 0
+    assert (tmp_path / "r.json").is_file()
+    assert [line.split()[0] for line in result.output.splitlines() if line.startswith("L0H")] == ["L0H0", "L0H1"]
+
+
+def test_serve_without_a_report_exits_1(tmp_path):
+    result = invoke("serve", "--out", tmp_path)
+    assert result.exit_code == 1 and result.output.startswith("Error: ")
+
+
+def test_train_refuses_a_folder_in_use_with_exit_1(tiny_checkpoint):
+    from tests.conftest import TINY_TRAIN
+
+    result = invoke("train", "--out", tiny_checkpoint, *TINY_TRAIN)
+    assert result.exit_code == 1

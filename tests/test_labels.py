@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reporter.labels import HeadLabel, Thresholds, label_heads
-from reporter.stats import attention_over_all_inputs, compute_stats
-from tests.handmade import handmade_model
+from reporter.labels import HeadLabel, label_heads
+from reporter.thresholds import Thresholds
 
 EXPECTED = {
     "a": HeadLabel.attends_a,
@@ -20,50 +19,49 @@ EXPECTED = {
 }
 
 
-def labels_of(modulus, heads, thresholds=Thresholds()):
-    model, _, task = handmade_model(modulus, heads)
-    stats = compute_stats(attention_over_all_inputs(model, task), [])
-    return stats, {(l.layer, l.head): l for l in label_heads(stats.heads, thresholds)}
-
-
 @pytest.mark.parametrize("kind", sorted(EXPECTED))
-def test_head_is_labelled_by_where_it_must_look(kind):
-    _, labels = labels_of(13, [[kind, "uniform"]])
-    label = labels[(0, 0)]
+def test_head_is_labelled_by_where_it_must_look(handmade, kind):
+    label = handmade(13, [[kind, "uniform"]]).label(0, 0)
     assert label.kind is EXPECTED[kind]
     assert label.score >= Thresholds().most_inputs
 
 
-def test_switching_and_splitting_heads_have_the_same_mean_but_different_labels():
-    stats, labels = labels_of(13, [["larger", "both"]])
-    switching, splitting = stats.heads
+def test_single_target_labels_name_their_position(handmade):
+    measured = handmade(13, [["a", "plus", "equals", "larger"]])
+    assert [l.target for l in measured.labels] == ["a", "plus", "equals", None]
+
+
+def test_switching_and_splitting_heads_have_the_same_mean_but_different_labels(handmade):
+    measured = handmade(13, [["larger", "both"]])
+    switching, splitting = measured.stats.heads
     assert abs(switching.mean["a"] - splitting.mean["a"]) < 0.05
     assert abs(switching.mean["b"] - splitting.mean["b"]) < 0.05
-    assert labels[(0, 0)].kind is HeadLabel.switches_ab
-    assert labels[(0, 1)].kind is HeadLabel.splits_ab
+    assert measured.label(0, 0).kind is HeadLabel.switches_ab
+    assert measured.label(0, 1).kind is HeadLabel.splits_ab
     assert switching.mean_max > 0.9 > 0.6 > splitting.mean_max
 
 
-def test_switching_head_reports_the_rule_that_decides_it():
-    stats, labels = labels_of(13, [["larger"]])
-    rule = labels[(0, 0)].evidence["rule"]
-    assert rule["rule"] == "a > b"
-    assert rule["agreement"] > 0.9  # wrong only on ties a = b (1 in 13)
-    assert stats.heads[0].a_share_above_09 + stats.heads[0].a_share_below_01 > 0.9
+def test_switching_head_reports_the_rule_that_decides_it(handmade):
+    label = handmade(13, [["larger"]]).label(0, 0)
+    rule = label.evidence["rule"]
+    assert rule["rule"] == "a > b" and rule["decides"] and rule["constant"] is None
+    assert rule["agreement"] == 1.0  # ties a = b split evenly, which "a > b" also calls "not a"
+    assert label.evidence["a_share_above"] + label.evidence["a_share_below"] > 0.9
 
 
-def test_head_with_no_majority_behaviour_is_mixed_with_its_closest_label():
-    # Sharp on a, but half the inputs only: lowering `most_inputs` above 1 forbids every label.
-    _, labels = labels_of(13, [["a"]], Thresholds().with_overrides({"most_inputs": 1.01}))
-    assert labels[(0, 0)].kind is HeadLabel.mixed
-    assert labels[(0, 0)].evidence["closest"] == "attends_a"
+def test_head_that_never_settles_on_one_position_is_mixed_with_its_closest_label(handmade):
+    # Sharp on every input, on a for a > p/2 and on + otherwise: no label's condition holds on most inputs.
+    measured = handmade(13, [["a_or_plus"]])
+    label = measured.label(0, 0)
+    assert label.kind is HeadLabel.mixed
+    assert label.evidence["closest"] == "attends_plus"  # + for a in 0..6, a for a in 7..12
+    assert label.score == pytest.approx(7 / 13)
+    assert label.evidence["sharp"] and label.evidence["focus_share"]["a"] == pytest.approx(6 / 13)
 
 
-def test_unknown_threshold_is_refused():
-    with pytest.raises(ValueError, match="unknown threshold 'focal'"):
-        Thresholds().with_overrides({"focal": 0.3})
-
-
-def test_every_threshold_has_a_reason():
-    for name, reason in Thresholds.reasons():
-        assert len(reason) > 20, name
+def test_raising_a_threshold_relabels_a_head_that_sat_near_it(handmade):
+    # 0.55 on a and 0.45 on +: "mostly on a" while focus is 0.5, no position holds it at 0.6.
+    measured = handmade(13, [["a_over_plus"]])
+    assert measured.label(0, 0).kind is HeadLabel.attends_a
+    moved = label_heads(measured.stats.heads, Thresholds().with_overrides({"focus": 0.6}))
+    assert moved[0].kind is HeadLabel.mixed

@@ -18,8 +18,8 @@ from tests.conftest import TINY_TRAIN, invoke
         (["--modulus", "1"], "the modulus must be at least 2"),
         (["--train-fraction", "1.0"], "the train fraction must lie strictly between 0 and 1"),
         (["--train-fraction", "0"], "the train fraction must lie strictly between 0 and 1"),
-        (["--act", "tanh"], "unknown activation 'tanh'"),
-        (["--norm", "batchnorm"], "unknown normalisation 'batchnorm'"),
+        (["--act", "tanh"], "Invalid value for '--act': 'tanh' is not one of 'relu'"),
+        (["--norm", "batchnorm"], "Invalid value for '--norm': 'batchnorm' is not one of 'none', 'ln'"),
     ],
 )
 def test_train_refuses_bad_recipe(tmp_path, options, message):
@@ -52,12 +52,15 @@ def edit_weights(directory, change):
 BROKEN = {
     "missing config": (lambda d: (d / "config.json").unlink(), "config.json is missing"),
     "missing weights": (lambda d: (d / "model.safetensors").unlink(), "model.safetensors is missing"),
-    "invalid json": (lambda d: (d / "config.json").write_text("{\"model\": "), "config.json is not valid JSON"),
+    "invalid json": (lambda d: (d / "config.json").write_text('{"model": '), "config.json is not valid JSON"),
     "truncated weights": (
         lambda d: (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:500]),
         "model.safetensors is not a readable safetensors file",
     ),
-    "garbage weights": (lambda d: (d / "model.safetensors").write_bytes(b"\x00" * 64), "is not a readable safetensors file"),
+    "garbage weights": (
+        lambda d: (d / "model.safetensors").write_bytes(b"\x00" * 64),
+        "is not a readable safetensors file",
+    ),
     "unknown config key": (
         lambda d: edit_config(d, lambda c: c["model"].update(init_range=0.02)),
         "model config key 'init_range' is not a TransformerBridgeConfig field",
@@ -80,7 +83,7 @@ BROKEN = {
     ),
     "wrong dtype": (
         lambda d: edit_weights(d, lambda w: w.update({"embed.weight": w["embed.weight"].double()})),
-        "tensor 'embed.weight' is torch.float64, the config needs torch.float32",
+        "tensor 'embed.weight' is F64, the config needs F32 (float32)",
     ),
     "nan weights": (
         lambda d: edit_weights(d, lambda w: w["blocks.0.attn.q.weight"].__setitem__((0, 0), float("nan"))),

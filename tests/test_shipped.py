@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reporter.cli import DEFAULT_CHECKPOINT
+from reporter.resources import DEFAULT_CHECKPOINT
 from tests.conftest import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,8 +19,9 @@ def test_shipped_checkpoint_answers_every_input(tmp_path):
 
 
 def test_shipped_checkpoint_was_trained_by_the_default_recipe():
-    from reporter.recipe import Recipe
     from dataclasses import asdict
+
+    from reporter.recipe import Recipe
 
     training = json.loads((DEFAULT_CHECKPOINT / "config.json").read_text())["training"]
     assert training["recipe"] == json.loads(json.dumps(asdict(Recipe())))

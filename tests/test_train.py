@@ -6,7 +6,7 @@ import json
 
 from safetensors.torch import load_file
 
-from reporter.model import load_checkpoint
+from reporter.checkpoint import load_checkpoint
 from reporter.task import all_inputs, answers
 from tests.conftest import TINY_TRAIN, invoke
 
@@ -50,7 +50,9 @@ def test_config_names_task_and_split(tiny_checkpoint):
 def test_same_seed_gives_byte_identical_weights(tiny_checkpoint, tmp_path):
     result = invoke("train", "--out", tmp_path / "again", *TINY_TRAIN)
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "again" / "model.safetensors").read_bytes() == (tiny_checkpoint / "model.safetensors").read_bytes()
+    assert (tmp_path / "again" / "model.safetensors").read_bytes() == (
+        tiny_checkpoint / "model.safetensors"
+    ).read_bytes()
 
 
 def test_save_and_load_give_identical_logits(tiny_checkpoint):

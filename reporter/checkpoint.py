@@ -1,0 +1,212 @@
+"""Checkpoints (contract 2): save, load and validate, never trusting a file.
+
+A checkpoint is a directory: ``config.json`` with the blocks ``model``, ``task`` and
+optionally ``training``, and ``model.safetensors`` holding the bridge's ``state_dict()``.
+Loading never unpickles (JSON and safetensors only) and checks every size before it
+allocates: the safetensors header is read and compared with the shapes the config
+implies (built on the ``meta`` device, which allocates nothing) before the model exists.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reporter.model import CheckpointError, build_model, check_model_config, weights_bytes
+from reporter.task import POSITIONS, Task
+from reporter.training_record import TrainingRecord, training_record
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+MAX_CONFIG_BYTES = 16 * 2**20  # a config with a long training history is about 100 KB
+MAX_HEADER_BYTES = 16 * 2**20  # the safetensors header of a model with thousands of tensors
+DTYPES = {"F32": 4, "F64": 8, "F16": 2, "BF16": 2}  # safetensors dtype -> bytes per element
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A loaded checkpoint: the model, its task, and what config.json said."""
+
+    model: Any  # TransformerBridge, in eval mode
+    task: Task
+    config: dict  # config.json as read
+    training: TrainingRecord | None  # the typed "training" block, None when absent
+    sha256: str  # of model.safetensors, for provenance
+
+
+def save_checkpoint(model, config: dict, directory: Path) -> None:
+    """Write config.json and model.safetensors into ``directory`` (which must exist)."""
+    (directory / WEIGHTS_FILE).write_bytes(weights_bytes(model))
+    text = json.dumps(config, indent=2, sort_keys=True, allow_nan=False)
+    (directory / CONFIG_FILE).write_text(text + "\n")
+
+
+def read_config(directory: Path) -> tuple[dict, Task, TrainingRecord | None]:
+    """config.json of a checkpoint: its task and training record, every block checked."""
+    if not directory.is_dir():
+        raise CheckpointError(f"checkpoint directory {directory} does not exist.")
+    path = directory / CONFIG_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing.")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise CheckpointError(
+            f"{path} is {path.stat().st_size} bytes, more than a config can need ({MAX_CONFIG_BYTES})."
+        )
+    try:
+        config = json.loads(path.read_bytes().decode("utf-8"), parse_constant=refuse_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}).") from None
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise CheckpointError(f'{path} has no "model" object.')
+    if not isinstance(config.get("task"), dict):
+        raise CheckpointError(f'{path} has no "task" object.')
+    check_model_config(config["model"], str(path))
+    task = task_from_config(config, path)
+    return config, task, training_record(config.get("training"), path)
+
+
+def refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def task_from_config(config: dict, path: Path) -> Task:
+    """The task of a config, refused when it does not match the model's vocabulary."""
+    block, model = config["task"], config["model"]
+    p = block.get("modulus")
+    if not isinstance(p, int) or isinstance(p, bool) or p < 2:
+        raise CheckpointError(f"{path}: task modulus must be an integer of at least 2, not {p!r}.")
+    task = Task(p)
+    expected = {"d_vocab": task.d_vocab, "d_vocab_out": task.d_vocab_out, "n_ctx": len(POSITIONS)}
+    for key, value in expected.items():
+        if model.get(key) != value:
+            raise CheckpointError(
+                f"{path}: task modulus {p} needs model {key} = {value}, but the model has {model.get(key)!r}."
+            )
+    tokens = block.get("tokens", task.to_json()["tokens"])
+    if tokens != task.to_json()["tokens"]:
+        raise CheckpointError(f"{path}: task tokens {tokens} do not match modulus {p} (plus = p, equals = p + 1).")
+    return task
+
+
+def read_header(path: Path) -> dict[str, dict]:
+    """The tensors a safetensors file declares (name -> dtype, shape, offsets), checked against its size.
+
+    Reads only the header: nothing the file declares is allocated."""
+    if not path.is_file():
+        raise CheckpointError(f"{path} is missing.")
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        prefix = file.read(8)
+        if len(prefix) < 8:
+            raise CheckpointError(f"{path} is not a readable safetensors file (it is only {size} bytes).")
+        (length,) = struct.unpack("<Q", prefix)
+        if length > min(MAX_HEADER_BYTES, size - 8):
+            raise CheckpointError(f"{path} is not a readable safetensors file (its header claims {length} bytes).")
+        raw = file.read(length)
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise CheckpointError(f"{path} is not a readable safetensors file (its header is not JSON).") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{path} is not a readable safetensors file (its header is not an object).")
+    header.pop("__metadata__", None)
+    end = 0
+    for name, entry in header.items():
+        try:
+            dtype, shape, (start, stop) = entry["dtype"], entry["shape"], entry["data_offsets"]
+            n = 1
+            for dim in shape:
+                if isinstance(dim, bool) or not isinstance(dim, int) or dim < 0:
+                    raise TypeError
+                n *= dim
+            if dtype not in DTYPES or not 0 <= start <= stop or stop - start != n * DTYPES[dtype]:
+                raise TypeError
+        except (TypeError, KeyError, ValueError):
+            raise CheckpointError(
+                f"{path} is not a readable safetensors file (tensor {name!r} is declared wrongly)."
+            ) from None
+        end = max(end, stop)
+    if 8 + length + end != size:
+        raise CheckpointError(
+            f"{path} is not a readable safetensors file (it is {size} bytes, its header describes "
+            f"{8 + length + end}: truncated or padded)."
+        )
+    return header
+
+
+def check_shapes(header: dict[str, dict], config: dict, path: Path) -> None:
+    """Refuse a file whose tensors differ from those the config's model has, before the model is built."""
+    layers_held = {int(m[1]) for name in header if (m := re.match(r"blocks\.(\d+)\.", name))}
+    if config["n_layers"] > len(layers_held):
+        raise CheckpointError(
+            f"{path}: the config asks for {config['n_layers']} layers, the file holds tensors for {len(layers_held)}."
+        )
+    reference = dict(build_model(config, device="meta").state_dict())
+    missing = sorted(set(reference) - set(header))
+    extra = sorted(set(header) - set(reference))
+    if missing:
+        raise CheckpointError(f"{path} lacks tensor {missing[0]!r} that the config's model needs.")
+    if extra:
+        raise CheckpointError(f"{path} has tensor {extra[0]!r} that the config's model does not have.")
+    for name, expected in reference.items():
+        found = header[name]
+        if list(found["shape"]) != list(expected.shape):
+            raise CheckpointError(
+                f"{path}: tensor {name!r} has shape {found['shape']}, the config needs {list(expected.shape)}."
+            )
+        if found["dtype"] != "F32":
+            raise CheckpointError(f"{path}: tensor {name!r} is {found['dtype']}, the config needs F32 (float32).")
+
+
+def read_weights(path: Path) -> dict:
+    """The tensors of a checked safetensors file; any value that is not finite is refused."""
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        weights = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(f"{path} is not a readable safetensors file ({reason}).") from None
+    for name, tensor in weights.items():
+        if not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: tensor {name!r} contains NaN or infinite values.")
+    return weights
+
+
+def load_checkpoint(directory: Path, dtype=None) -> Checkpoint:
+    """Load and validate a checkpoint directory; any problem is one CheckpointError sentence.
+
+    ``dtype=torch.float64`` runs the model in double precision (the analysis does: its
+    numbers then do not depend on the CPU's float32 summation order)."""
+    directory = Path(directory)
+    config, task, training = read_config(directory)
+    weights_path = directory / WEIGHTS_FILE
+    check_shapes(read_header(weights_path), config["model"], weights_path)
+    weights = read_weights(weights_path)
+    model = build_model(config["model"])
+    model.load_state_dict(weights, strict=True)
+    model.eval()
+    if dtype is not None:
+        model.to(dtype, print_details=False)
+    check_logits(model, task, weights_path)
+    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
+    return Checkpoint(model=model, task=task, config=config, training=training, sha256=digest)
+
+
+def check_logits(model, task: Task, path: Path) -> None:
+    """Refuse weights that are finite but give NaN or infinite logits (checked on the first p inputs)."""
+    import torch
+
+    from reporter.task import all_pairs, tokens_for
+
+    with torch.inference_mode():
+        logits = model(tokens_for(task, *all_pairs(task, 0, task.modulus)))
+    if not bool(torch.isfinite(logits).all()):
+        raise CheckpointError(f"{path}: the weights are finite but give NaN or infinite logits.")

@@ -1,0 +1,131 @@
+"""The options commands share, parsed and checked into the stages' own types before any work starts.
+
+`recipe_options` hands a command a `Recipe`; `analysis_options` hands it the checkpoint folder and
+an `analysis.Options` (pairs, thresholds, the command line for provenance).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import click
+
+from reporter.recipe import Recipe
+from reporter.resources import DEFAULT_CHECKPOINT
+from reporter.thresholds import Thresholds, parse_setting
+
+RECIPE = Recipe()
+NORMS = {"none": None, "ln": "LN", "rms": "RMS", "lnpre": "LNPre", "rmspre": "RMSPre"}
+ACTIVATIONS = ("relu", "gelu", "gelu_new", "silu", "swish", "solu")
+MAX_THRESHOLDS_FILE = 2**20  # a file of threshold overrides is a few hundred bytes
+
+# option, Recipe field, help
+RECIPE_FIELDS = (
+    ("--modulus", "modulus", "p, the modulus of a + b mod p."),
+    ("--layers", "n_layers", "Transformer blocks."),
+    ("--heads", "n_heads", "Attention heads per block."),
+    ("--d-model", "d_model", "Width of the residual stream."),
+    ("--d-mlp", "d_mlp", "Width of each MLP."),
+    ("--epochs", "epochs", "Most epochs to train; stops earlier once held-out accuracy holds at 100%."),
+    ("--seed", "seed", "Seeds the init, the split and the batch order."),
+    ("--train-fraction", "train_fraction", "Share of the p² inputs to train on."),
+    ("--batch-size", "batch_size", "Inputs per step."),
+    ("--lr", "lr", "Peak learning rate, the same for every parameter."),
+)
+
+
+def recipe_options(command):
+    """The training recipe's options; they reach the command as one checked `Recipe` named ``recipe``."""
+
+    @functools.wraps(command)
+    def wrapped(act_fn: str, norm: str, **kwargs):
+        from reporter.model import CheckpointError
+        from reporter.recipe import validate
+
+        fields = {field: kwargs.pop(field) for _, field, _ in RECIPE_FIELDS}
+        recipe = replace(RECIPE, act_fn=act_fn, normalization_type=NORMS[norm.lower()], **fields)
+        try:
+            validate(recipe)
+        except (ValueError, CheckpointError) as error:
+            raise click.UsageError(str(error)) from None
+        return command(recipe=recipe, **kwargs)
+
+    for option, field, text in reversed(RECIPE_FIELDS):
+        wrapped = click.option(option, field, default=getattr(RECIPE, field), show_default=True, help=text)(wrapped)
+    wrapped = click.option(
+        "--act",
+        "act_fn",
+        type=click.Choice(ACTIVATIONS),
+        default=RECIPE.act_fn,
+        show_default=True,
+        help="MLP activation.",
+    )(wrapped)
+    choices = click.Choice(["None", "LN", "RMS", "LNPre", "RMSPre"], case_sensitive=False)
+    return click.option(
+        "--norm", "norm", type=choices, default=str(RECIPE.normalization_type), show_default=True, help="Normalisation."
+    )(wrapped)
+
+
+def analysis_options(command):
+    """The options `analyze` and `build` share; they reach the command as ``checkpoint`` and ``options``."""
+
+    @click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path),
+        default=DEFAULT_CHECKPOINT,
+        show_default="the shipped model",
+        help="Checkpoint directory to analyse.",
+    )
+    @click.option(
+        "--pairs",
+        "pairs_text",
+        default=None,
+        help='Pairs drawn in full, at most 12, e.g. "5+8,90+90,50+0" (default: the seed report\'s, scaled to p).',
+    )
+    @click.option(
+        "--thresholds",
+        "thresholds_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help='JSON object of threshold overrides, e.g. {"focus": 0.6}.',
+    )
+    @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override one threshold (repeatable).")
+    @functools.wraps(command)
+    def wrapped(pairs_text, thresholds_file, settings, **kwargs):
+        from reporter.analysis import Options
+        from reporter.stats import PairError, parse_pairs
+
+        try:
+            pairs = tuple(parse_pairs(pairs_text)) if pairs_text is not None else None
+        except PairError as error:
+            raise click.BadParameter(str(error), param_hint="--pairs") from None
+        thresholds = read_thresholds(thresholds_file, settings)
+        line = ["modreport", command.__name__]
+        line += [f"--pairs {pairs_text!r}"] if pairs_text else []
+        line += [f"--thresholds {thresholds_file.name}"] if thresholds_file else []
+        line += [f"--set {s}" for s in settings]
+        return command(options=Options(pairs=pairs, thresholds=thresholds, command=" ".join(line)), **kwargs)
+
+    return wrapped
+
+
+def read_thresholds(path: Path | None, settings: tuple[str, ...]) -> Thresholds:
+    """The defaults, then a JSON file of overrides, then --set name=value options."""
+    try:
+        table = Thresholds()
+        if path is not None:
+            try:
+                if path.stat().st_size > MAX_THRESHOLDS_FILE:
+                    raise ValueError(f"{path} is larger than a file of threshold overrides can be.")
+                overrides = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+                raise ValueError(f"cannot read thresholds from {path}: {error}.") from None
+            if not isinstance(overrides, dict):
+                raise ValueError(f"{path} must hold a JSON object of threshold names and numbers.")
+            table = table.with_overrides(overrides)
+        return table.with_overrides(dict(parse_setting(s) for s in settings))
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--thresholds/--set") from None

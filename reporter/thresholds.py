@@ -1,0 +1,157 @@
+"""Every cut-off of the labels, findings and pages, in one table, each with its reason.
+
+No threshold is universal (DESIGN.md): the methodology page prints this table, and
+`sensitivity` shows which labels and findings move when a value moves. Shares are in
+[0, 1]; counts are whole numbers and move by whole steps in the sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+
+LABELS, FINDINGS, PAGES = "labels", "findings", "pages"  # what a threshold decides
+SWEEP_FACTORS = (0.8, 0.9, 1.1, 1.2)  # a share threshold moves to these multiples of its value
+SWEEP_STEPS = (-2, -1, 1, 2)  # a count moves by these whole steps
+
+
+def share(default: float, group: str, reason: str) -> float:
+    """A threshold on a share or weight, in [0, 1]."""
+    return field(default=default, metadata={"reason": reason, "group": group, "count": False})
+
+
+def count(default: int, group: str, reason: str) -> int:
+    """A threshold on a number of things, a whole number of at least 1."""
+    return field(default=default, metadata={"reason": reason, "group": group, "count": True})
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The table. Field order is the order the methodology page prints."""
+
+    # Where a head looks (contract 4), decided input by input.
+    focus: float = share(
+        0.5,
+        LABELS,
+        "a position holds an input's attention when it gets at least half of it (as much as all others together)",
+    )
+    most_inputs: float = share(
+        0.75, LABELS, "a head 'does X on most inputs' when X holds on at least three inputs in four"
+    )
+    split_floor: float = share(
+        0.3,
+        LABELS,
+        "an input's attention is divided between a and b when each gets at least 0.3 (QuantaMechInterp's "
+        "'split' asks 0.4 of the top two)",
+    )
+    split_mass: float = share(
+        0.75, LABELS, "and only when a and b together hold at least three quarters of it; otherwise the head is spread"
+    )
+    switch_minority: float = share(
+        0.1,
+        LABELS,
+        "a switching head holds a on at least 10% of inputs and b on at least 10%, so neither side is an outlier",
+    )
+    spread_floor: float = share(
+        0.15, LABELS, "a position takes part in a spread pattern when it gets at least 0.15 (uniform over 4 is 0.25)"
+    )
+    # The seed's claims (contract 5).
+    sharp_mean_max: float = share(
+        0.6, FINDINGS, "a layer is sharp when its mean largest weight is at least 0.6 (uniform is 0.25)"
+    )
+    specialised_share: float = share(
+        0.5,
+        FINDINGS,
+        "later layers are specialised on single inputs when at least half their heads hold a, b, or switch "
+        "between them",
+    )
+    distinct_niches: int = count(
+        3, FINDINGS, "heads divide the work when at least 3 different labels (other than mixed) occur"
+    )
+    inputs_mass: float = share(
+        0.5, FINDINGS, "a and b dominate when they receive more than half of all attention from ="
+    )
+    plus_little: float = share(0.1, FINDINGS, "+ gets 'little' attention below 0.1 (less than half of uniform's 0.25)")
+    self_strong: float = share(
+        0.3,
+        FINDINGS,
+        "layer 0 attends strongly to = when = gets at least 0.3 of its attention (more than uniform's 0.25)",
+    )
+    plus_rise: float = share(
+        0.02,
+        FINDINGS,
+        "later layers attend to + more than layer 0 when their share exceeds layer 0's by at least 2 points",
+    )
+    # What the pages say about a head or a model; never changes a label or a finding.
+    low_accuracy: float = share(
+        0.99, PAGES, "below this accuracy on all inputs, every page warns that the model has not learned the task"
+    )
+    meaningful_ab: float = share(
+        0.1,
+        PAGES,
+        "below this mean attention on a and b together, how a head divides them is noise and is not discussed",
+    )
+    a_share_extreme: float = share(
+        0.9, PAGES, "an input's a / (a + b) above 0.9 is 'all on a', below 1 - 0.9 'all on b'"
+    )
+    rule_decides: float = share(
+        0.9, PAGES, "a simple rule 'decides' a switching head when it predicts its choice on at least 90% of inputs"
+    )
+    bimodal: float = share(
+        5 / 9, PAGES, "Sarle's bimodality coefficient above 5/9 (a uniform distribution's value) suggests two modes"
+    )
+
+    @classmethod
+    def reasons(cls) -> list[tuple[str, str]]:
+        """(name, reason) for each threshold, in table order."""
+        return [(f.name, f.metadata["reason"]) for f in fields(cls)]
+
+    @classmethod
+    def group_of(cls, name: str) -> str:
+        return next(f.metadata["group"] for f in fields(cls) if f.name == name)
+
+    @classmethod
+    def is_count(cls, name: str) -> bool:
+        return next(f.metadata["count"] for f in fields(cls) if f.name == name)
+
+    def with_overrides(self, overrides: dict) -> Thresholds:
+        """A copy with some values changed; an unknown name, a non-number or a value out of range is refused."""
+        known = {f.name for f in fields(self)}
+        values = {}
+        for name, value in overrides.items():
+            if name not in known:
+                raise ValueError(f"unknown threshold {name!r}; known thresholds: {', '.join(sorted(known))}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"threshold {name!r} must be a finite number, not {value!r}.")
+            if self.is_count(name):
+                if value != int(value) or value < 1:
+                    raise ValueError(
+                        f"threshold {name!r} counts things: it must be a whole number of at least 1, not {value!r}."
+                    )
+                value = int(value)
+            elif not 0 <= value <= 1:
+                raise ValueError(f"threshold {name!r} is a share: it must lie in [0, 1], not {value!r}.")
+            else:
+                value = float(value)
+            values[name] = value
+        return replace(self, **values)
+
+    def moves(self, name: str) -> list[tuple[str, float | None]]:
+        """The four values `name` is moved to in the sensitivity sweep, each with its label ("× 0.8", "+1");
+        None where the move would leave the threshold's range."""
+        value = getattr(self, name)
+        if self.is_count(name):
+            return [(f"{step:+d}", value + step if value + step >= 1 else None) for step in SWEEP_STEPS]
+        return [(f"× {factor}", value * factor if value * factor <= 1 else None) for factor in SWEEP_FACTORS]
+
+
+def parse_setting(setting: str) -> tuple[str, float]:
+    """ "focus=0.6" -> ("focus", 0.6); a malformed setting is one ValueError sentence."""
+    name, sep, value = setting.partition("=")
+    if not sep:
+        raise ValueError(f"--set {setting!r} is not of the form name=value.")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"--set {setting!r}: {value!r} is not a number.") from None
+    return name.strip(), number
