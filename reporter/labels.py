@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 
 from reporter.stats import A, B, HeadStats, LayerStats, by_position
+from reporter.task import head_name
 from reporter.thresholds import Thresholds
 
 
@@ -49,7 +50,7 @@ class Label:
 
     @property
     def name(self) -> str:
-        return f"L{self.layer}H{self.head}"
+        return head_name(self.layer, self.head)
 
     @property
     def target(self) -> str | None:

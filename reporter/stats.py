@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from reporter.task import EQUALS_POS, POSITION_KEYS, Task, all_pairs, answers, split_indices, tokens_for
+from reporter.task import EQUALS_POS, POSITION_KEYS, Task, all_pairs, answers, head_name, split_indices, tokens_for
 
 A, PLUS, B, EQUALS = range(4)  # key positions
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -156,7 +156,7 @@ class HeadStats:
 
     @property
     def name(self) -> str:
-        return f"L{self.layer}H{self.head}"
+        return head_name(self.layer, self.head)
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ def compute_stats(attention: Attention, pairs: list[tuple[int, int]], split: tup
                 {
                     "layer": layer,
                     "head": head,
-                    "name": f"L{layer}H{head}",
+                    "name": head_name(layer, head),
                     "attention": by_position(w[a * p + b, layer, head]),
                 }
                 for layer in range(attention.n_layers)

@@ -50,6 +50,11 @@ class Task:
         }
 
 
+def head_name(layer: int, head: int) -> str:
+    """The name every page, figure and file uses for a head: "L1H3"."""
+    return f"L{layer}H{head}"
+
+
 def tokens_for(task: Task, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Token ids for the pairs (a[i], b[i]). Returns [batch, 4] int64."""
     plus = torch.full_like(a, task.plus)
