@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reporter.findings import Finding, check_findings
 from reporter.labels import Label, LayerTrend, label_heads, layer_trends
+from reporter.limits import analysis_bytes, check_fits
 from reporter.sensitivity import SensitivityRow, sensitivity
 from reporter.stats import PairError, Stats, default_pairs
 from reporter.thresholds import Thresholds
@@ -81,14 +82,22 @@ def analyse(directory: Path, options: Options) -> Analysis:
     import torch
 
     from reporter.checkpoint import load_checkpoint, read_config
-    from reporter.stats import attention_over_all_inputs, compute_stats
+    from reporter.model import CheckpointError
+    from reporter.stats import NonFiniteLogits, attention_over_all_inputs, compute_stats
 
-    _, task, _ = read_config(directory)
+    config, task, _ = read_config(directory)
     pairs = check_pairs(options.pairs, task.modulus)  # refused before the model is built
+    m = config["model"]
+    needed = analysis_bytes(task.modulus, m["n_layers"], m["n_heads"], m["d_model"])
+    check_fits(needed, f"analysing all {task.n_inputs} inputs of this model (p = {task.modulus})")
     loaded = load_checkpoint(directory, dtype=torch.float64)
     t = options.thresholds
     split = loaded.training.split if loaded.training else None
-    stats = compute_stats(attention_over_all_inputs(loaded.model, task), pairs, split)
+    try:
+        attention = attention_over_all_inputs(loaded.model, task)
+    except NonFiniteLogits as error:
+        raise CheckpointError(f"{Path(directory) / 'model.safetensors'}: {error}") from None
+    stats = compute_stats(attention, pairs, split)
     labels = label_heads(stats.heads, t)
     trends = layer_trends(stats.layers, labels)
     findings = check_findings(stats.layers, labels, trends, t)

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from reporter.recipe import Recipe
-from reporter.resources import DEFAULT_CHECKPOINT
+from reporter.resources import DEFAULT_CHECKPOINT, TEMPLATES
 from reporter.thresholds import Thresholds, parse_setting
 
 RECIPE = Recipe()
@@ -69,16 +69,53 @@ def recipe_options(command):
     )(wrapped)
 
 
-def analysis_options(command):
-    """The options `analyze` and `build` share; they reach the command as ``checkpoint`` and ``options``."""
-
-    @click.option(
+def checkpoint_option(help_text: str):
+    return click.option(
         "--checkpoint",
         type=click.Path(path_type=Path),
         default=DEFAULT_CHECKPOINT,
         show_default="the shipped model",
-        help="Checkpoint directory to analyse.",
+        help=help_text,
     )
+
+
+def pages_option(help_text: str):
+    return click.option(
+        "--out", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help=help_text
+    )
+
+
+def site_options(command):
+    """Where `build` writes: the Markdown pages, the HTML site, and the templates it fills."""
+    for option in reversed(
+        (
+            pages_option("Folder for the Markdown pages, figures and report.json (the mkdocs docs_dir)."),
+            click.option(
+                "--html",
+                type=click.Path(path_type=Path),
+                default=Path("public"),
+                show_default=True,
+                help="Folder for the built HTML site.",
+            ),
+            click.option("--no-html", is_flag=True, help="Write the Markdown pages only; skip mkdocs."),
+            click.option(
+                "--templates",
+                type=click.Path(path_type=Path),
+                default=TEMPLATES,
+                show_default="the shipped templates",
+                help="Folder of the Jinja page templates.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def analysis_options(command):
+    """The options `analyze` and `build` share; they reach the command as ``checkpoint``, ``options`` and
+    ``inputs`` (the paths the command reads, which no output may touch)."""
+
+    @checkpoint_option("Checkpoint directory to analyse.")
     @click.option(
         "--pairs",
         "pairs_text",
@@ -94,7 +131,7 @@ def analysis_options(command):
     )
     @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override one threshold (repeatable).")
     @functools.wraps(command)
-    def wrapped(pairs_text, thresholds_file, settings, **kwargs):
+    def wrapped(checkpoint: Path, pairs_text, thresholds_file, settings, **kwargs):
         from reporter.analysis import Options
         from reporter.stats import PairError, parse_pairs
 
@@ -107,7 +144,9 @@ def analysis_options(command):
         line += [f"--pairs {pairs_text!r}"] if pairs_text else []
         line += [f"--thresholds {thresholds_file.name}"] if thresholds_file else []
         line += [f"--set {s}" for s in settings]
-        return command(options=Options(pairs=pairs, thresholds=thresholds, command=" ".join(line)), **kwargs)
+        options = Options(pairs=pairs, thresholds=thresholds, command=" ".join(line))
+        inputs = (checkpoint, thresholds_file) if thresholds_file else (checkpoint,)
+        return command(checkpoint=checkpoint, options=options, inputs=inputs, **kwargs)
 
     return wrapped
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from reporter.limits import check_fits, parameter_count, training_bytes
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -56,6 +58,8 @@ class Recipe:
 
 def validate(recipe: Recipe) -> None:
     """Refuse a recipe that cannot train, with one sentence."""
+    if not all(math.isfinite(x) for x in (recipe.lr, recipe.train_fraction)):
+        raise ValueError("the learning rate and the train fraction must be finite numbers.")
     if recipe.modulus < 2:
         raise ValueError(f"the modulus must be at least 2, not {recipe.modulus}.")
     if not 0 < recipe.train_fraction < 1:
@@ -67,4 +71,14 @@ def validate(recipe: Recipe) -> None:
         )
     if recipe.epochs < 1 or recipe.batch_size < 1:
         raise ValueError("epochs and batch size must be at least 1.")
-    recipe.model_config()  # refuses unknown activations and norms
+    if not 0 < recipe.lr < 1:
+        raise ValueError(f"the learning rate must lie strictly between 0 and 1, not {recipe.lr}.")
+    config = recipe.model_config()  # refuses unknown activations and norms, and sizes below 1
+    shape = {
+        key: config[key]
+        for key in ("n_layers", "d_model", "n_heads", "d_head", "d_mlp", "d_vocab", "d_vocab_out", "n_ctx")
+    }
+    needed = training_bytes(
+        recipe.modulus, parameter_count(**shape), recipe.batch_size, recipe.n_layers, recipe.d_model, recipe.d_mlp
+    )
+    check_fits(needed, f"training at p = {recipe.modulus} ({recipe.modulus**2} inputs) with this shape")

@@ -108,6 +108,9 @@ def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
     import jinja2
 
     env = environment(template_dir)
+    for path in sorted(Path(template_dir).glob("*.j2")):
+        if not inside(path, Path(template_dir)):
+            raise TemplateError(f"template {path.name} is a link to a file outside {template_dir}; copy it in instead.")
     pages = {}
     for page in PAGES:
         name = f"{page}.j2"
@@ -122,17 +125,19 @@ def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
     return pages
 
 
+def inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` is a real file of the folder ``root``: no symbolic link on the way out of it."""
+    return not path.is_symlink() and root.resolve() in path.resolve().parents
+
+
 def static_files(template_dir: Path) -> dict[str, bytes]:
-    """Files beside the templates that the site uses as they are (style sheets). A file that is a
-    symbolic link, or lies outside the templates folder, is never published."""
-    root = Path(template_dir).resolve()
+    """Files in the templates folder's subfolders (style sheets) that the site uses as they are.
+    A symbolic link, or anything that leads outside the templates folder, is never published."""
+    root = Path(template_dir)
     files = {}
-    for path in sorted(Path(template_dir).rglob("*")):
-        if path.is_symlink() or not path.is_file() or path.suffix == ".j2":
-            continue
-        if root not in path.resolve().parents:
-            continue
-        files[path.relative_to(template_dir).as_posix()] = path.read_bytes()
+    for path in sorted(root.glob("*/**/*")):
+        if path.is_file() and path.suffix != ".j2" and inside(path, root):
+            files[path.relative_to(root).as_posix()] = path.read_bytes()
     return files
 
 

@@ -1,11 +1,24 @@
-"""Where modreport's own files are: the page templates, the mkdocs configuration and the shipped runs."""
+"""Where modreport's own files are: the page templates, the mkdocs configuration and the shipped runs.
+
+They ship inside the package (pyproject.toml maps the repository's templates/ and checkpoints/ to
+reporter/templates and reporter/checkpoints in the wheel), so an installed modreport finds them from
+any folder; a checkout, or an editable install of one, reads them where they are in the repository.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-TEMPLATES = PROJECT / "templates"
-MKDOCS_CONFIG = PROJECT / "mkdocs.yml"
-CHECKPOINTS = PROJECT / "checkpoints"
+PACKAGE = Path(__file__).resolve().parent
+
+
+def data_folder(name: str) -> Path:
+    """reporter/NAME in an installed wheel, else NAME at the top of the repository."""
+    installed = PACKAGE / name
+    return installed if installed.is_dir() else PACKAGE.parent / name
+
+
+TEMPLATES = data_folder("templates")
+MKDOCS_CONFIG = TEMPLATES / "mkdocs.yml"
+CHECKPOINTS = data_folder("checkpoints")
 DEFAULT_CHECKPOINT = CHECKPOINTS / "default"

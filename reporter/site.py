@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import ctypes
+import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 BUILD_EPOCH = "1700000000"  # fixed SOURCE_DATE_EPOCH: the sitemap carries no build date
+PR_SET_PDEATHSIG = 1
 
 
 class SiteError(RuntimeError):
@@ -25,8 +29,14 @@ def mkdocs_environment() -> dict:
 def derived_config(base: Path, docs_dir: Path, site_dir: Path, folder: Path) -> Path:
     """A config in ``folder`` that inherits ``base`` but reads ``docs_dir`` and writes ``site_dir``."""
     path = folder / "mkdocs.yml"
-    path.write_text(f"INHERIT: {base.resolve()}\ndocs_dir: {docs_dir.resolve()}\nsite_dir: {site_dir.resolve()}\n")
+    values = {"INHERIT": base.resolve(), "docs_dir": docs_dir.resolve(), "site_dir": site_dir.resolve()}
+    path.write_text("".join(f"{key}: {json.dumps(str(value))}\n" for key, value in values.items()))  # JSON is YAML
     return path
+
+
+def die_with_parent() -> None:
+    """In the child, before mkdocs starts: be killed when modreport dies, even by SIGKILL (Linux)."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def build_html(base_config: Path, docs_dir: Path, site_dir: Path) -> None:
@@ -40,6 +50,7 @@ def build_html(base_config: Path, docs_dir: Path, site_dir: Path) -> None:
             capture_output=True,
             text=True,
             env=mkdocs_environment(),
+            preexec_fn=die_with_parent,
         )
     if result.returncode != 0:
         lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
@@ -53,7 +64,11 @@ def serve(base_config: Path, docs_dir: Path, address: str) -> int:
     """Preview with live reload (`mkdocs serve`); returns its exit code."""
     with tempfile.TemporaryDirectory(prefix="modreport-mkdocs-") as folder:
         config = derived_config(base_config, docs_dir, Path(folder) / "public", Path(folder))
-        return subprocess.call(
-            [sys.executable, "-m", "mkdocs", "serve", "--config-file", str(config), "--dev-addr", address],
-            env=mkdocs_environment(),
-        )
+        command = [sys.executable, "-m", "mkdocs", "serve", "--config-file", str(config), "--dev-addr", address]
+        with subprocess.Popen(command, env=mkdocs_environment(), preexec_fn=die_with_parent) as server:
+            try:
+                return server.wait()
+            except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the CLI turns it into this): stop mkdocs too
+                server.terminate()
+                server.wait()
+                return 130

@@ -15,11 +15,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from reporter.limits import batch_for
 from reporter.task import EQUALS_POS, POSITION_KEYS, Task, all_pairs, answers, head_name, split_indices, tokens_for
 
 A, PLUS, B, EQUALS = range(4)  # key positions
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-BATCH = 8192  # inputs per forward pass over all p² inputs
+
+
+class NonFiniteLogits(ValueError):
+    """The model's logits are not finite on some input: nothing can be measured."""
 
 
 class PairError(ValueError):
@@ -114,10 +118,13 @@ def attention_over_all_inputs(model, task: Task) -> Attention:
     """Run the model once over all p² inputs, keeping only attention from `=` and correctness."""
     weights = np.empty((task.n_inputs, model.cfg.n_layers, model.cfg.n_heads, 4), dtype=np.float64)
     correct = np.empty(task.n_inputs, dtype=bool)
+    batch = batch_for(model.cfg.d_model, model.cfg.d_mlp or 0, model.cfg.d_vocab_out)
     with torch.inference_mode():
-        for start in range(0, task.n_inputs, BATCH):
-            tokens = tokens_for(task, *all_pairs(task, start, start + BATCH))  # [batch, 4]
+        for start in range(0, task.n_inputs, batch):
+            tokens = tokens_for(task, *all_pairs(task, start, start + batch))  # [batch, 4]
             pattern, _, logits = attention_from_equals(model, tokens)
+            if not bool(torch.isfinite(logits).all()):
+                raise NonFiniteLogits("the weights give NaN or infinite logits on some inputs.")
             weights[start : start + len(tokens)] = pattern.double().numpy()
             correct[start : start + len(tokens)] = (logits.argmax(-1) == answers(task, tokens)).numpy()
     return Attention(task=task, weights=weights, correct=correct)

@@ -20,6 +20,10 @@ from reporter.stats import attention_from_equals, normalised_entropy
 from reporter.task import EQUALS_POS, Task, all_inputs, answers, split_indices
 
 
+class TrainingError(RuntimeError):
+    """Training that cannot go on (the loss became NaN or infinite); the message is one sentence."""
+
+
 @dataclass
 class TrainResult:
     """A trained model and what happened on the way."""
@@ -106,6 +110,11 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None) -> Tra
                 group["lr"] = recipe.lr * lr_factor(recipe, epoch - 1 + step / steps_per_epoch)
             logits = model(tokens[batch])[:, EQUALS_POS, :]  # [batch, p]
             loss = F.cross_entropy(logits, targets[batch])
+            if not torch.isfinite(loss):
+                raise TrainingError(
+                    f"the loss became {float(loss)} at epoch {epoch}, step {step + 1}: training diverged; "
+                    "lower --lr or change --seed. Nothing was written."
+                )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

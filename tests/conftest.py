@@ -4,13 +4,20 @@ models whose attention is known by construction (tests/handmade.py), measured on
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from reporter.cli import cli
 from tests.handmade import measure, write_handmade
+
+# The tests' models are tiny: one thread runs them fastest, and on a shared machine two threads that
+# wait on each other's core can run them ten times slower. Subprocesses inherit the setting.
+os.environ["OMP_NUM_THREADS"] = "1"
+torch.set_num_threads(1)
 
 # A tiny recipe that reaches 100% held-out accuracy in seconds on 2 cores.
 TINY_TRAIN = [

@@ -78,16 +78,18 @@ def test_untrained_model_gets_a_warning_on_every_page(handmade_checkpoint, tmp_p
 
 
 def previous_site(tmp_path: Path) -> tuple[Path, Path]:
+    """A previous build's two folders, as modreport marks them, each with a file to recognise."""
     site, public = tmp_path / "site", tmp_path / "public"
-    for folder in (site, public):
+    for folder, kind in ((site, "pages"), (public, "html")):
         folder.mkdir()
         (folder / "keep.txt").write_text("previous")
+        (folder / ".modreport").write_text(f'{{"written_by": "modreport", "kind": "{kind}"}}\n')
     return site, public
 
 
 def assert_untouched(site: Path, public: Path, tmp_path: Path) -> None:
     for folder in (site, public):
-        assert [p.name for p in folder.iterdir()] == ["keep.txt"]
+        assert sorted(p.name for p in folder.iterdir()) == [".modreport", "keep.txt"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no staging left behind
 
 

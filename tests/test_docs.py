@@ -21,7 +21,7 @@ def test_readme_opens_with_the_setup_and_test_commands():
 def test_every_command_and_option_is_in_the_readme():
     for name, command in cli.commands.items():
         assert f"### `modreport {name}`" in README, name
-        section = README.split(f"### `modreport {name}`")[1].split("### ")[0]
+        section = re.split(r"\n#+ ", README.split(f"### `modreport {name}`")[1])[0]
         for param in command.params:
             for option in param.opts:
                 if option.startswith("--") and option != "--help":
@@ -30,7 +30,7 @@ def test_every_command_and_option_is_in_the_readme():
 
 def test_readme_documents_no_option_the_cli_lacks():
     for name, command in cli.commands.items():
-        section = README.split(f"### `modreport {name}`")[1].split("### ")[0]
+        section = re.split(r"\n#+ ", README.split(f"### `modreport {name}`")[1])[0]
         known = {opt for param in command.params for opt in param.opts}
         for option in re.findall(r"`(--[a-z-]+)", section):
             assert option in known, f"{name} documents {option}"

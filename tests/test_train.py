@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 from safetensors.torch import load_file
 
@@ -69,14 +70,25 @@ def test_train_refuses_existing_output_without_force(tiny_checkpoint):
     before = (tiny_checkpoint / "model.safetensors").read_bytes()
     result = invoke("train", "--out", tiny_checkpoint, *TINY_TRAIN)
     assert result.exit_code == 1
-    assert "already exists and is not empty; pass --force" in result.output
+    assert "already holds a checkpoint; pass --force to replace it" in result.output
     assert (tiny_checkpoint / "model.safetensors").read_bytes() == before
 
 
-def test_force_overwrites_existing_output(tmp_path):
+def test_force_replaces_an_existing_checkpoint(tiny_checkpoint, tmp_path):
     out = tmp_path / "ckpt"
-    out.mkdir()
-    (out / "stale.txt").write_text("old")
+    shutil.copytree(tiny_checkpoint, out)
+    before = (out / "model.safetensors").read_bytes()
     result = invoke("train", "--out", out, *TINY_TRAIN[:-2], "--seed", "1", "--epochs", "2", "--force")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == [".modreport", "config.json", "model.safetensors"]
+    assert (out / "model.safetensors").read_bytes() != before
+
+
+def test_force_never_replaces_a_folder_that_holds_other_files(tmp_path):
+    out = tmp_path / "ckpt"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    result = invoke("train", "--out", out, *TINY_TRAIN[:-2], "--seed", "1", "--epochs", "2", "--force")
+    assert result.exit_code == 1
+    assert "holds files modreport did not write" in result.output
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]

@@ -1,0 +1,62 @@
+"""How much memory a job will take, checked before anything is allocated.
+
+A modulus or a shape that the machine cannot hold is refused with the number, in one
+sentence, instead of a crash (or minutes of swapping) half-way through.
+"""
+
+from __future__ import annotations
+
+import os
+
+BUDGET_SHARE = 0.5  # modreport allows itself at most half of the machine's memory
+GB = 2**30
+
+
+class ResourceError(ValueError):
+    """A job too large for this machine; the message is one sentence with the numbers."""
+
+
+def machine_memory() -> int:
+    """Physical memory of this machine, in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_fits(needed: int, what: str) -> None:
+    """Refuse a job that needs more than the budget; ``what`` says what the bytes are for."""
+    total = machine_memory()
+    if needed > BUDGET_SHARE * total:
+        raise ResourceError(
+            f"{what} needs about {needed / GB:.1f} GB, more than the {BUDGET_SHARE * total / GB:.1f} GB "
+            f"(half of this machine's {total / GB:.0f} GB) modreport allows itself."
+        )
+
+
+def parameter_count(
+    n_layers: int, d_model: int, n_heads: int, d_head: int, d_mlp: int, d_vocab: int, d_vocab_out: int, n_ctx: int
+) -> int:
+    """Weights of a transformer of this shape (attention, MLP, embeddings; norms are negligible)."""
+    attention = 4 * d_model * n_heads * d_head
+    mlp = 2 * d_model * d_mlp
+    return n_layers * (attention + mlp) + d_model * (d_vocab + d_vocab_out + n_ctx)
+
+
+def training_bytes(modulus: int, parameters: int, batch_size: int, n_layers: int, d_model: int, d_mlp: int) -> int:
+    """Training: every input's tokens and answer, the weights with their gradients and two Adam moments,
+    and one batch's activations (float32)."""
+    inputs = modulus**2 * (4 * 8 + 8)
+    activations = batch_size * 4 * n_layers * (12 * d_model + 2 * d_mlp) * 4
+    return inputs + 16 * parameters + 4 * activations
+
+
+def batch_for(d_model: int, d_mlp: int, d_vocab_out: int, largest: int = 8192) -> int:
+    """Inputs per forward pass so that one pass's float64 activations stay near 256 MB."""
+    per_input = 4 * (8 * d_model + 2 * d_mlp + d_vocab_out) * 8
+    return max(16, min(largest, (256 * 2**20) // per_input))
+
+
+def analysis_bytes(modulus: int, n_layers: int, n_heads: int, d_model: int) -> int:
+    """The analysis: attention from `=` to 4 positions for every head on every input, and its per-head
+    copies (float64), plus what each layer's input and each head's write at `=` hold over all inputs."""
+    attention = modulus**2 * n_layers * n_heads * 4 * 8 * 3
+    content = modulus**2 * n_layers * (4 + n_heads) * d_model * 8
+    return attention + content
