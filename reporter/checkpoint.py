@@ -146,7 +146,10 @@ def check_shapes(header: dict[str, dict], config: dict, path: Path) -> None:
         raise CheckpointError(
             f"{path}: the config asks for {config['n_layers']} layers, the file holds tensors for {len(layers_held)}."
         )
-    reference = dict(build_model(config, device="meta").state_dict())
+    import torch
+
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        reference = dict(build_model(config).state_dict())
     missing = sorted(set(reference) - set(header))
     extra = sorted(set(header) - set(reference))
     if missing:
@@ -193,9 +196,9 @@ def load_checkpoint(directory: Path, dtype=None) -> Checkpoint:
     model = build_model(config["model"])
     model.load_state_dict(weights, strict=True)
     model.eval()
+    check_logits(model, task, weights_path)  # in float32, the precision the weights were made for
     if dtype is not None:
         model.to(dtype, print_details=False)
-    check_logits(model, task, weights_path)
     digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
     return Checkpoint(model=model, task=task, config=config, training=training, sha256=digest)
 

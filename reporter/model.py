@@ -91,9 +91,8 @@ def check_model_config(config: dict, where: str) -> None:
 
 
 def build_model(config: dict, *, device: str | None = None, dtype=None):
-    """A fresh TransformerBridge (seeded init) from the ``model`` block of config.json.
-
-    ``device="meta"`` builds the shapes only and allocates nothing."""
+    """A fresh TransformerBridge (seeded init) from the ``model`` block of config.json. Inside
+    ``with torch.device("meta")`` it builds the shapes only and allocates nothing."""
     from transformer_lens.model_bridge import TransformerBridge
 
     check_model_config(config, "config.json")

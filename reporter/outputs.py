@@ -116,7 +116,7 @@ def check_folder(target: Path, kind: str, inputs: Iterable[Path] = (), force: bo
         return resolved
     if found == kind:
         return resolved
-    what = f"a {found} folder of modreport's" if found else "files modreport did not write"
+    what = f"modreport's {found} output" if found else "files modreport did not write"
     raise OutputError(
         f"{target} holds {what}; modreport replaces only its own {kind} folders: choose a new or empty folder."
     )
@@ -197,11 +197,11 @@ def staged(target: Path, kind: str) -> Iterator[Path]:
     remove_leftovers(parent, target.name)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}{STAGING}", dir=parent))
+        write_marker(staging, kind)  # from the start, so that a killed run's staging folder is known as ours
     except OSError as error:
         raise OutputError(f"cannot write into {parent}: {error.strerror or error}.") from None
     try:
         yield staging
-        write_marker(staging, kind)
         os.chmod(staging, 0o755)
         if target.exists():
             exchange(staging, target)  # staging now holds the old folder

@@ -60,6 +60,14 @@ def validate(recipe: Recipe) -> None:
     """Refuse a recipe that cannot train, with one sentence."""
     if not all(math.isfinite(x) for x in (recipe.lr, recipe.train_fraction)):
         raise ValueError("the learning rate and the train fraction must be finite numbers.")
+    for name, value in (
+        ("layers", recipe.n_layers),
+        ("heads", recipe.n_heads),
+        ("d_model", recipe.d_model),
+        ("d_mlp", recipe.d_mlp),
+    ):
+        if value < 1:
+            raise ValueError(f"the number of {name} must be at least 1, not {value}.")
     if recipe.modulus < 2:
         raise ValueError(f"the modulus must be at least 2, not {recipe.modulus}.")
     if not 0 < recipe.train_fraction < 1:

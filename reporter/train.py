@@ -112,7 +112,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None) -> Tra
             loss = F.cross_entropy(logits, targets[batch])
             if not torch.isfinite(loss):
                 raise TrainingError(
-                    f"the loss became {float(loss)} at epoch {epoch}, step {step + 1}: training diverged; "
+                    f"the loss became {loss.item()} at epoch {epoch}, step {step + 1}: training diverged; "
                     "lower --lr or change --seed. Nothing was written."
                 )
             optimizer.zero_grad(set_to_none=True)

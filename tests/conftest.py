@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,22 @@ def handmade_checkpoint(tmp_path_factory):
         return written[key]
 
     return checkpoint
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("MODREPORT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("no chromium found: install Debian's chromium or set MODREPORT_CHROMIUM")
+        pytest.skip("no chromium found: install Debian's chromium or set MODREPORT_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path)
+        yield launched
+        launched.close()
