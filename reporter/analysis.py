@@ -1,9 +1,11 @@
 """The whole analysis of one checkpoint: the stages composed, in pipeline order.
 
-    checkpoint -> stats -> labels -> layer trends -> findings -> sensitivity
+    measure (the model, through TransformerLens hooks):  capture -> content -> causal -> fourier
+    interpret (numbers only):  stats -> labels -> roles -> findings -> sensitivity
 
-`analyse` is the only place that knows the order; every stage stays a function from
-data to data, and the result is one frozen `Analysis` that figures and pages read.
+`measure` is the only part that runs the model; its result is cached (cache.py), so a rebuild with the
+same checkpoint and options runs no model at all. `interpret` is cheap and pure, so the sensitivity
+sweep re-runs it for every moved threshold.
 """
 
 from __future__ import annotations
@@ -12,11 +14,17 @@ from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
+import numpy as np
+
+from reporter.causal import Checks, Effect, HeadEffects
+from reporter.content import HeadWrite, PositionContent
 from reporter.findings import Finding, check_findings
-from reporter.labels import Label, LayerTrend, label_heads, layer_trends
+from reporter.fourier import LogitSpectrum, Spectrum
+from reporter.labels import LayerTrend, layer_trends
 from reporter.limits import analysis_bytes, check_fits
+from reporter.roles import HeadRole, LayerReading, head_carries, head_roles, importance, layer_readings
 from reporter.sensitivity import SensitivityRow, sensitivity
-from reporter.stats import PairError, Stats, default_pairs
+from reporter.stats import Attention, PairError, Stats, compute_stats, default_pairs
 from reporter.thresholds import Thresholds
 from reporter.training_record import TrainingRecord
 
@@ -43,28 +51,173 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Measurements:
+    """Everything that needs the model, measured once over all p² inputs."""
+
+    weights: np.ndarray  # [input, layer, head, key] attention from `=`
+    correct: np.ndarray  # [input] bool
+    contents: list[PositionContent]  # every layer's input at every position
+    writes: list[HeadWrite]  # every head's write at `=`
+    effects: list[HeadEffects]  # every intervention on every head
+    checks: Checks
+    logits: LogitSpectrum
+    embedding: Spectrum
+    unembedding: Spectrum
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The untrained model of the same config and seed, measured the same way (no patching or pattern tests)."""
+
+    weights: np.ndarray
+    correct: np.ndarray
+    contents: list[PositionContent]
+    writes: list[HeadWrite]
+    ablations: list[Effect]  # mean-ablation at `=` of every head
+
+
+def measure(model, task, key_share: float) -> Measurements:
+    """Run the model once through TransformerLens hooks and every intervention the report reads."""
+    from reporter.capture import capture
+    from reporter.causal import Interventions, head_effects, rules, score_scale
+    from reporter.content import head_writes, position_contents
+    from reporter.fourier import logit_spectrum, spectrum
+
+    clean = capture(model, task)
+    interventions = Interventions(model, clean)
+    state = model.state_dict()
+    return Measurements(
+        weights=clean.weights,
+        correct=clean.correct,
+        contents=position_contents(clean),
+        writes=head_writes(model, clean),
+        effects=head_effects(interventions, rules(clean, score_scale(model.cfg))),
+        checks=interventions.checks,
+        logits=logit_spectrum(clean, key_share),
+        embedding=spectrum(state["embed.weight"][: task.modulus], task.modulus),
+        unembedding=spectrum(state["unembed.weight"], task.modulus),
+    )
+
+
+def measure_baseline(config: dict, task) -> Baseline:
+    """The same config and seed, untrained: which labels a model that has learned nothing would also earn."""
+    import torch
+
+    from reporter.capture import capture
+    from reporter.causal import Interventions, mean_ablation
+    from reporter.content import head_writes, position_contents
+    from reporter.model import build_model
+
+    model = build_model(config)
+    model.eval()
+    model.to(torch.float64, print_details=False)
+    clean = capture(model, task)
+    interventions = Interventions(model, clean)
+    n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
+    return Baseline(
+        weights=clean.weights,
+        correct=clean.correct,
+        contents=position_contents(clean),
+        writes=head_writes(model, clean),
+        ablations=[
+            interventions.effect(mean_ablation(clean, layer, head, "z"))
+            for layer in range(n_layers)
+            for head in range(n_heads)
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the numbers say under one threshold table: the part `sensitivity` re-runs."""
+
+    readings: list[LayerReading]
+    roles: list[HeadRole]
+    trends: list[LayerTrend]
+    findings: list[Finding]
+
+
+def interpret(stats: Stats, measured: Measurements, t: Thresholds) -> Reading:
+    """Labels, roles, trends and findings from the statistics and the measurements."""
+    readings = layer_readings(measured.contents, stats.n_layers + 1, t)  # the last: the unembedding's input
+    roles = head_roles(stats, readings, measured.writes, measured.effects, t)
+    trends = layer_trends(stats.layers, [role.looks for role in roles])
+    return Reading(readings, roles, trends, check_findings(stats, readings, roles, t))
+
+
+@dataclass(frozen=True)
+class BaselineSummary:
+    """How many of each label the untrained model earns."""
+
+    accuracy: float
+    looks: dict  # label -> heads
+    reads: dict
+    carries: dict
+    importance: dict
+
+
+def summarise_baseline(baseline: Baseline, task, t: Thresholds) -> BaselineSummary:
+    from collections import Counter
+
+    from reporter.labels import head_label
+    from reporter.roles import merged_weights
+
+    stats = compute_stats(Attention(task, baseline.weights, baseline.correct), [])
+    readings = layer_readings(baseline.contents, stats.n_layers + 1, t)
+    looks = [head_label(h, t).kind.value for h in stats.heads]
+    reads = [head_label(h, t, merged_weights(h.weights, readings[h.layer])).kind.value for h in stats.heads]
+    return BaselineSummary(
+        accuracy=float(baseline.correct.mean()),
+        looks=dict(Counter(looks)),
+        reads=dict(Counter(reads)),
+        carries=dict(Counter(head_carries(w, t).value for w in baseline.writes)),
+        importance=dict(Counter(importance(e, t).value for e in baseline.ablations)),
+    )
+
+
+@dataclass(frozen=True)
 class Analysis:
     """Everything one run of the analysis produced, ready to draw and render."""
 
     stats: Stats
-    labels: list[Label]
-    trends: list[LayerTrend]
-    findings: list[Finding]
+    measured: Measurements
+    reading: Reading
     thresholds: Thresholds
     sensitivity: list[SensitivityRow]
+    baseline: BaselineSummary
     model_config: dict  # the checkpoint's "model" block
     training: TrainingRecord | None
     provenance: dict
 
     @property
+    def roles(self) -> list[HeadRole]:
+        return self.reading.roles
+
+    @property
+    def findings(self) -> list[Finding]:
+        return self.reading.findings
+
+    @property
+    def labels(self):
+        return [role.looks for role in self.reading.roles]
+
+    @property
     def warning(self) -> str | None:
-        accuracy, floor = self.stats.accuracy["all"], self.thresholds.low_accuracy
-        if accuracy >= floor:
-            return None
-        return (
-            f"The model answers only {100 * accuracy:.1f}% of all inputs correctly (below {100 * floor:.0f}%): "
-            "these findings describe a model that has not learned the task."
-        )
+        """Said on every page when the model has not fully learned the task."""
+        accuracy, floor = self.stats.accuracy, self.thresholds.low_accuracy
+        held_out = accuracy.get("test")
+        if accuracy["all"] < floor:
+            return (
+                f"The model answers only {100 * accuracy['all']:.1f}% of all inputs correctly (below "
+                f"{100 * floor:.0f}%): these findings describe a model that has not learned the task."
+            )
+        if held_out is not None and held_out < 1:
+            return (
+                f"The model answers {100 * held_out:.1f}% of the inputs it never trained on correctly "
+                f"({100 * accuracy['all']:.1f}% of all inputs): it has not fully learned the task, and "
+                "what follows describes a model that still fails on some inputs."
+            )
+        return None
 
 
 def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
@@ -77,46 +230,50 @@ def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
     return list(pairs)
 
 
-def analyse(directory: Path, options: Options) -> Analysis:
-    """Load, measure, label and check one checkpoint. Raises CheckpointError or PairError (one sentence each)."""
+def analyse(directory: Path, options: Options, cache=None) -> Analysis:
+    """Load, measure (or read the cache), and interpret one checkpoint. Raises CheckpointError or PairError."""
     import torch
 
-    from reporter.checkpoint import load_checkpoint, read_config
+    from reporter.capture import NonFiniteLogits
+    from reporter.checkpoint import load_checkpoint, read_config, weights_digest
     from reporter.model import CheckpointError
-    from reporter.stats import NonFiniteLogits, attention_over_all_inputs, compute_stats
 
-    config, task, _ = read_config(directory)
+    config, task, training = read_config(directory)
     pairs = check_pairs(options.pairs, task.modulus)  # refused before the model is built
-    m = config["model"]
-    needed = analysis_bytes(task.modulus, m["n_layers"], m["n_heads"], m["d_model"])
-    check_fits(needed, f"analysing all {task.n_inputs} inputs of this model (p = {task.modulus})")
-    loaded = load_checkpoint(directory, dtype=torch.float64)
-    t = options.thresholds
-    split = loaded.training.split if loaded.training else None
-    try:
-        attention = attention_over_all_inputs(loaded.model, task)
-    except NonFiniteLogits as error:
-        raise CheckpointError(f"{Path(directory) / 'model.safetensors'}: {error}") from None
-    stats = compute_stats(attention, pairs, split)
-    labels = label_heads(stats.heads, t)
-    trends = layer_trends(stats.layers, labels)
-    findings = check_findings(stats.layers, labels, trends, t)
+    m, t = config["model"], options.thresholds
+    check_fits(
+        analysis_bytes(task.modulus, m["n_layers"], m["n_heads"], m["d_model"]),
+        f"analysing all {task.n_inputs} inputs of this model (p = {task.modulus})",
+    )
+    found = cache.load(directory, options, (Measurements, Baseline)) if cache else None
+    if found is None:
+        loaded = load_checkpoint(directory, dtype=torch.float64)
+        try:
+            found = (measure(loaded.model, task, t.key_frequency), measure_baseline(config["model"], task))
+        except NonFiniteLogits as error:
+            raise CheckpointError(f"{Path(directory) / 'model.safetensors'}: {error}") from None
+        if cache:
+            cache.store(directory, options, found)
+    measured, baseline = found
+    split = training.split if training else None
+    stats = compute_stats(Attention(task, measured.weights, measured.correct), pairs, split)
+    reading = interpret(stats, measured, t)
     provenance = {
         "checkpoint": Path(directory).name,
-        "checkpoint_sha256": loaded.sha256,
+        "checkpoint_sha256": weights_digest(directory),
         "command": options.command,
         "pairs": [f"{a}+{b}" for a, b in pairs],
         "versions": {name: version(name) for name in PACKAGES},
-        "training_recipe": loaded.training.recipe if loaded.training and loaded.training.recipe else None,
+        "training_recipe": training.recipe if training and training.recipe else None,
     }
     return Analysis(
         stats=stats,
-        labels=labels,
-        trends=trends,
-        findings=findings,
+        measured=measured,
+        reading=reading,
         thresholds=t,
-        sensitivity=sensitivity(stats.heads, stats.layers, labels, findings, t),
-        model_config=loaded.config["model"],
-        training=loaded.training,
+        sensitivity=sensitivity(stats, measured, reading, t),
+        baseline=summarise_baseline(baseline, task, t),
+        model_config=m,
+        training=training,
         provenance=provenance,
     )

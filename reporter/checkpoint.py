@@ -199,8 +199,16 @@ def load_checkpoint(directory: Path, dtype=None) -> Checkpoint:
     check_logits(model, task, weights_path)  # in float32, the precision the weights were made for
     if dtype is not None:
         model.to(dtype, print_details=False)
-    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
-    return Checkpoint(model=model, task=task, config=config, training=training, sha256=digest)
+    return Checkpoint(model=model, task=task, config=config, training=training, sha256=weights_digest(directory))
+
+
+def weights_digest(directory: Path) -> str:
+    """sha256 of a checkpoint's model.safetensors, read in blocks."""
+    digest = hashlib.sha256()
+    with (Path(directory) / WEIGHTS_FILE).open("rb") as file:
+        for block in iter(lambda: file.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_logits(model, task: Task, path: Path) -> None:

@@ -126,7 +126,7 @@ def check(checkpoint: Path) -> None:
     show_default=True,
     help="Where to write report.json (a new file, or one modreport wrote); - for stdout.",
 )
-def analyze(checkpoint: Path, options, inputs, json_path: str) -> None:
+def analyze(checkpoint: Path, options, inputs, cache, json_path: str) -> None:
     """Measure attention from = over all p² inputs, label every head, check the seed's claims."""
     from reporter.analysis import analyse
     from reporter.outputs import check_report_path, write_report_file
@@ -136,7 +136,7 @@ def analyze(checkpoint: Path, options, inputs, json_path: str) -> None:
     with one_sentence():
         if not to_stdout:
             check_report_path(Path(json_path), inputs)  # refuse a bad path before the work
-        analysis = analyse(checkpoint, options)
+        analysis = analyse(checkpoint, options, cache)
         text = dumps(report_json(analysis))
         if not to_stdout:
             write_report_file(Path(json_path), text.encode(), inputs)
@@ -154,6 +154,7 @@ def build(
     checkpoint: Path,
     options,
     inputs,
+    cache,
     train_first: bool,
     force: bool,
     out: Path,
@@ -191,9 +192,9 @@ def build(
         else:
             click.echo(f"[1/5] loading {checkpoint}", err=True)
         click.echo("[2/5] measuring attention over all inputs, labelling heads, checking claims", err=True)
-        analysis = analyse(checkpoint, options)
+        analysis = analyse(checkpoint, options, cache)
         click.echo("[3/5] drawing figures", err=True)
-        figures = draw_all(analysis.stats, analysis.labels, analysis.training.history if analysis.training else ())
+        figures = draw_all(analysis)
         click.echo("[4/5] filling templates", err=True)
         files = site_files(analysis, figures, templates)
         with replacing_all(targets) as folders:

@@ -1,80 +1,117 @@
-"""The seed report's claims (contract 5), each checked against the statistics and labels.
+"""The seed report's claims (contract 5), each checked against the data, and two claims of our own.
 
-A finding carries `holds` (computed; None only where the claim cannot apply,
-e.g. "later layers" of a one-layer model), the numbers that decided it, and a
-sentence whose wording follows `holds`.
+A claim about where attention goes is judged by position. A claim about information (who reads `a`
+and `b`) is judged twice: `by_position` (token positions) and `by_content` (what those positions
+hold: from layer 1 on `+` holds `a`, and before layer 0 `+` and `=` hold a constant), and the
+content reading decides. `holds` is None only where a claim cannot apply (no later layers).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reporter.labels import HeadLabel, Label, LayerTrend
-from reporter.stats import LayerStats
+import numpy as np
+
+from reporter.labels import SINGLE_INPUT, HeadLabel
+from reporter.roles import Carries, HeadRole, Importance, LayerReading, merged_weights
+from reporter.stats import Stats
 from reporter.thresholds import Thresholds
+
+POSITION, CONTENT = "position", "content"
 
 
 @dataclass(frozen=True)
 class Finding:
     id: str
-    claim: str  # the seed's claim, as the seed put it
-    holds: bool | None
-    text: str  # what the data say, worded by `holds`
+    claim: str  # the claim, as the seed put it (or ours)
+    holds: bool | None  # the deciding reading's verdict
+    text: str  # what the data say, worded by the verdicts
     evidence: dict
+    by_position: bool | None = None
+    by_content: bool | None = None
+    decided_by: str = POSITION  # which reading decides: "position" or "content"
+    why: str = ""  # why that reading decides, when there are two
 
 
 def pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def heads_specialise(labels: list[Label], t: Thresholds) -> Finding:
-    counts: dict[str, int] = {}
-    for label in labels:
-        counts[label.kind.value] = counts.get(label.kind.value, 0) + 1
-    niches = sorted(k for k in counts if k != HeadLabel.mixed.value)
-    holds = len(niches) >= t.distinct_niches
-    listed = ", ".join(f"{k} ({counts[k]})" for k in niches) or "none"
-    mixed = counts.get(HeadLabel.mixed.value, 0)
-    rest = f"; {mixed} head(s) fit no niche (mixed)" if mixed else ""
+def content_attention(stats: Stats, readings: list[LayerReading]) -> list[dict]:
+    """Per layer, the mean attention from `=` to what positions hold: both operands' sides, and `+` and `=`
+    where they hold something else."""
+    rows = []
+    for layer in range(stats.n_layers):
+        merged = np.mean(
+            [merged_weights(h.weights, readings[layer]).mean(0) for h in stats.heads if h.layer == layer], axis=0
+        )  # [key]
+        rows.append(
+            {"a": float(merged[0]), "plus": float(merged[1]), "b": float(merged[2]), "equals": float(merged[3])}
+        )
+    return rows
+
+
+def two_readings(id_: str, claim: str, position: bool, content: bool, text: str, why: str, evidence: dict) -> Finding:
+    return Finding(id_, claim, content, text, evidence, position, content, CONTENT, why)
+
+
+def heads_specialise(roles: list[HeadRole], t: Thresholds) -> Finding:
+    claim = "heads divide the work: several distinct niches"
+    by_position = sorted({r.looks.kind.value for r in roles} - {HeadLabel.mixed.value})
+    working = [r for r in roles if r.importance is not Importance.inert]
+    roles_read = {(r.reads.kind.value, r.carries.value) for r in working}
+    by_content = sorted(roles_read - {(HeadLabel.mixed.value, Carries.mixed.value)})
+    position, content = len(by_position) >= t.distinct_niches, len(by_content) >= t.distinct_niches
+    role_of = [(r.reads.kind.value, r.carries.value) for r in working]
+    listed = "; ".join(f"{kind} carrying {carried} ({role_of.count((kind, carried))})" for kind, carried in by_content)
+    listed = listed or "none"
     text = (
-        f"Heads divide the work: {len(niches)} distinct niches among {len(labels)} heads: {listed}{rest}."
-        if holds
-        else f"Heads do not divide the work into several niches: only {len(niches)} distinct niche(s) among "
-        f"{len(labels)} heads ({listed}){rest}."
+        f"Of the {len(working)} heads the model needs, {'they divide the work into' if content else 'there are only'} "
+        f"{len(by_content)} distinct role(s) by what they read and carry: {listed}. By position alone there are "
+        f"{len(by_position)} niche(s) ({', '.join(by_position) or 'none'})."
     )
-    return Finding(
+    why = (
+        "A niche is work done: heads that reach the same operands through different positions, or that write a "
+        "constant nothing needs, do not add one."
+    )
+    return two_readings(
         "heads_specialise",
-        "heads divide the work: several distinct niches",
-        holds,
+        claim,
+        position,
+        content,
         text,
-        {"label_counts": counts, "distinct_niches": len(niches), "threshold": t.distinct_niches},
-    )
-
-
-def overall(layers: list[LayerStats]) -> dict:
-    """Mean attention from = per position over all heads (each layer has the same number of heads)."""
-    return {k: sum(l.mean[k] for l in layers) / len(layers) for k in layers[0].mean}
-
-
-def inputs_dominate(layers: list[LayerStats], t: Thresholds) -> Finding:
-    share = overall(layers)
-    mass = share["a"] + share["b"]
-    dominate, little = mass > t.inputs_mass, share["plus"] < t.plus_little
-    holds = dominate and little
-    first = f"a and b receive {pct(mass)} of all attention from =" + (
-        " (most of it)" if dominate else ", not most of it"
-    )
-    second = f"+ receives {pct(share['plus'])}" + (", little" if little else ", not little")
-    return Finding(
-        "inputs_dominate",
-        "most of ='s attention goes to a and b; + gets little",
-        holds,
-        f"{first}; {second}.",
+        why,
         {
-            "attention": share,
-            "a_plus_b": mass,
-            "inputs_dominate": dominate,
-            "plus_little": little,
+            "niches_by_position": by_position,
+            "roles_by_content": [list(r) for r in by_content],
+            "heads_needed": len(working),
+            "threshold": t.distinct_niches,
+        },
+    )
+
+
+def inputs_dominate(stats: Stats, contents: list[dict], t: Thresholds) -> Finding:
+    claim = "most of ='s attention goes to a and b; + gets little"
+    raw = {k: float(np.mean([layer.mean[k] for layer in stats.layers])) for k in stats.layers[0].mean}
+    read = {k: float(np.mean([layer[k] for layer in contents])) for k in contents[0]}
+    position = raw["a"] + raw["b"] > t.inputs_mass and raw["plus"] < t.plus_little
+    content = read["a"] + read["b"] > t.inputs_mass and read["plus"] < t.plus_little
+    text = (
+        f"By position, `a` and `b` get {pct(raw['a'] + raw['b'])} of all attention from `=` and `+` gets "
+        f"{pct(raw['plus'])}. By content, positions that hold an operand get {pct(read['a'] + read['b'])}, and "
+        f"`+` as anything but `a` gets {pct(read['plus'])}; the rest goes to `=` ({pct(read['equals'])})."
+    )
+    why = "From layer 1 on `+` holds `a`, so attention to `+` there is attention to `a`."
+    return two_readings(
+        "inputs_dominate",
+        claim,
+        position,
+        content,
+        text,
+        why,
+        {
+            "attention": raw,
+            "attention_by_content": read,
             "thresholds": {"inputs_mass": t.inputs_mass, "plus_little": t.plus_little},
         },
     )
@@ -84,143 +121,214 @@ def not_applicable(id_: str, claim: str) -> Finding:
     return Finding(id_, claim, None, "The model has a single layer, so there are no later layers to compare.", {})
 
 
-def layer0_broad(layers: list[LayerStats]) -> Finding:
+def layer0_broad(stats: Stats) -> Finding:
     claim = "layer 0 is broader (higher entropy) than every later layer"
-    if len(layers) < 2:
+    if stats.n_layers < 2:
         return not_applicable("layer0_broad", claim)
-    entropies = [l.entropy for l in layers]
-    later_max = max(entropies[1:])
-    holds = entropies[0] > later_max
+    entropies = [layer.entropy for layer in stats.layers]
+    later = max(entropies[1:])
+    holds = entropies[0] > later
     text = (
         f"Layer 0 is the broadest: its mean entropy {entropies[0]:.2f} exceeds every later layer's (at most "
-        f"{later_max:.2f})."
+        f"{later:.2f})."
         if holds
-        else f"Layer 0 is not the broadest: its mean entropy {entropies[0]:.2f} does not exceed the "
-        f"{later_max:.2f} of layer {entropies.index(later_max, 1)}."
+        else f"Layer 0 is not the broadest: its mean entropy {entropies[0]:.2f} does "
+        f"not exceed the {later:.2f} of layer {entropies.index(later, 1)}."
     )
-    return Finding("layer0_broad", claim, holds, text, {"entropy_by_layer": entropies})
+    return Finding("layer0_broad", claim, holds, text, {"entropy_by_layer": entropies}, holds, None)
 
 
-def later_layers_sharp(trends: list[LayerTrend], t: Thresholds) -> Finding:
+def later_layers_sharp(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Finding:
     claim = "later layers are sharp, specialised on single inputs"
-    if len(trends) < 2:
+    if stats.n_layers < 2:
         return not_applicable("later_layers_sharp", claim)
-    later = trends[1:]
-    sharpness = [l.mean_max for l in later]
-    single = sum(l.single_input_heads for l in later)
-    total = sum(l.n_heads for l in later)
-    sharp, specialised = min(sharpness) >= t.sharp_mean_max, single / total >= t.specialised_share
-    holds = sharp and specialised
-    first = f"later layers' mean largest weight is {min(sharpness):.2f} at the lowest" + (
-        " (sharp)" if sharp else " (not sharp)"
+    later = [r for r in roles if r.layer > 0]
+    sharpness = min(layer.mean_max for layer in stats.layers[1:])
+    sharp = sharpness >= t.sharp_mean_max
+    single_position = sum(r.looks.kind in SINGLE_INPUT for r in later)
+    single_content = sum(r.reads.kind in SINGLE_INPUT for r in later)
+    position = sharp and single_position / len(later) >= t.specialised_share
+    content = sharp and single_content / len(later) >= t.specialised_share
+    text = (
+        f"Later layers' mean largest weight is {sharpness:.2f} at the lowest ({'sharp' if sharp else 'not sharp'}). "
+        f"{single_content} of their {len(later)} heads read a single operand at a time (on `a`, on `b`, or "
+        f"switching between them) once `+` is read as `a`; by position alone, {single_position} do."
     )
-    second = f"{single} of their {total} heads hold a, b or switch between them" + (
-        " (specialised)" if specialised else " (not specialised on single inputs)"
-    )
-    return Finding(
+    why = "A head that looks at `+` for some inputs and at `b` for others switches between the operands."
+    return two_readings(
         "later_layers_sharp",
         claim,
-        holds,
-        f"{first[0].upper()}{first[1:]}; {second}.",
+        position,
+        content,
+        text,
+        why,
         {
-            "mean_max_by_later_layer": sharpness,
-            "single_input_heads": single,
-            "later_heads": total,
-            "sharp": sharp,
-            "specialised": specialised,
+            "lowest_mean_max": sharpness,
+            "single_input_by_position": single_position,
+            "single_input_by_content": single_content,
+            "later_heads": len(later),
             "thresholds": {"sharp_mean_max": t.sharp_mean_max, "specialised_share": t.specialised_share},
         },
     )
 
 
-def layer0_self(layers: list[LayerStats], t: Thresholds) -> Finding:
-    on_self = layers[0].mean["equals"]
-    holds = on_self >= t.self_strong
-    text = f"Layer 0 gives {pct(on_self)} of its attention from = to = itself" + (
-        ", strongly." if holds else ", not strongly."
-    )
-    return Finding(
-        "layer0_self",
-        "layer 0 attends strongly to = itself",
-        holds,
-        text,
-        {"layer0_equals": on_self, "threshold": t.self_strong},
-    )
-
-
-def plus_rises(layers: list[LayerStats], t: Thresholds) -> Finding:
-    claim = "later layers attend to + more than layer 0"
-    if len(layers) < 2:
-        return not_applicable("plus_rises", claim)
-    plus = [l.mean["plus"] for l in layers]
-    rises = [p - plus[0] >= t.plus_rise for p in plus[1:]]
-    holds = all(rises)
-    by_layer = ", ".join(f"layer {i}: {pct(p)}" for i, p in enumerate(plus))
-    verdict = (
-        "every later layer attends to + more than layer 0"
-        if holds
-        else (
-            "some later layers attend to + more than layer 0, not all"
-            if any(rises)
-            else "no later layer attends to + more than layer 0"
+def layer0_self(stats: Stats, readings: list[LayerReading], roles: list[HeadRole], t: Thresholds) -> Finding:
+    claim = "layer 0 attends strongly to = itself"
+    on_self = stats.layers[0].mean["equals"]
+    position = on_self >= t.self_strong
+    constant = readings[0].holds["equals"] is Carries.nothing
+    content = position and not constant
+    sinks = [r.name for r in roles if r.layer == 0 and r.looks.kind is HeadLabel.self and r.carries is Carries.nothing]
+    text = (
+        f"Layer 0 gives {pct(on_self)} of its attention from `=` to `=` itself"
+        f"{', strongly' if position else ', not strongly'}. "
+        + (
+            f"But before layer 0 `=` holds the same vector on every input: a head there reads a constant "
+            f"({', '.join(sinks) or 'no head'} write nothing that varies)."
+            if constant
+            else "`=` already holds something that varies with the input there."
         )
     )
+    why = "Attention to a position that holds a constant moves no information."
     return Finding(
-        "plus_rises",
+        "layer0_self",
         claim,
-        holds,
-        f"Attention to + by layer: {by_layer}; {verdict}.",
-        {"plus_by_layer": plus, "threshold": t.plus_rise},
+        position,
+        text,
+        {"layer0_equals": on_self, "equals_constant": constant, "threshold": t.self_strong},
+        position,
+        content,
+        POSITION,
+        why + " The claim is about attention, "
+        "so position decides; the content reading says what that attention is worth.",
     )
 
 
-def routing_story(broad: Finding, trends: list[LayerTrend], t: Thresholds) -> Finding:
+def plus_rises(stats: Stats, contents: list[dict], t: Thresholds) -> Finding:
+    claim = "later layers attend to + more than layer 0"
+    if stats.n_layers < 2:
+        return not_applicable("plus_rises", claim)
+    raw = [layer.mean["plus"] for layer in stats.layers]
+    read = [layer["plus"] for layer in contents]
+    position = all(x - raw[0] >= t.plus_rise for x in raw[1:])
+    content = all(x - read[0] >= t.plus_rise for x in read[1:])
+    by_layer = ", ".join(f"layer {i}: {pct(x)}" for i, x in enumerate(raw))
+    text = (
+        f"Attention to `+` by layer: {by_layer}. By content, attention to `+` as anything but `a`: "
+        + ", ".join(f"layer {i}: {pct(x)}" for i, x in enumerate(read))
+        + "."
+    )
+    why = "From layer 1 on `+` holds `a` (it can only read `a`): more attention to `+` is more attention to `a`."
+    return two_readings(
+        "plus_rises",
+        claim,
+        position,
+        content,
+        text,
+        why,
+        {"plus_by_layer": raw, "plus_by_content": read, "threshold": t.plus_rise},
+    )
+
+
+def routing_story(broad: Finding, stats: Stats, contents: list[dict], roles: list[HeadRole], t: Thresholds) -> Finding:
     claim = "layer 0 gathers broadly, later layers route a and b"
-    if len(trends) < 2:
+    if stats.n_layers < 2:
         return not_applicable("routing_story", claim)
-    later = trends[1:]
-    mass = [l.mean["a"] + l.mean["b"] for l in later]
-    routers = sum(l.single_input_heads for l in later)
-    routes = min(mass) > t.inputs_mass and routers > 0
-    holds = bool(broad.holds) and routes
+    later = [r for r in roles if r.layer > 0]
+    mass = min(layer["a"] + layer["b"] for layer in contents[1:])
+    routers = [r.name for r in later if r.reads.kind in SINGLE_INPUT and r.importance is not Importance.inert]
+    routes = mass > t.inputs_mass and bool(routers)
+    raw_mass = min(layer.mean["a"] + layer.mean["b"] for layer in stats.layers[1:])
+    position = bool(broad.holds) and raw_mass > t.inputs_mass and any(r.looks.kind in SINGLE_INPUT for r in later)
+    content = bool(broad.holds) and routes
     parts = [
         "layer 0 is the broadest layer" if broad.holds else "layer 0 is not the broadest layer",
-        f"later layers give a and b {pct(min(mass))} or more of their attention with {routers} head(s) "
-        "holding a, b or switching"
-        if routes
-        else f"later layers do not route a and b (as little as {pct(min(mass))} of their attention, "
-        f"{routers} head(s) holding a, b or switching)",
+        f"later layers give the operands {pct(mass)} or more of their attention (by content)"
+        + (
+            f", and {len(routers)} head(s) that matter route them ({', '.join(routers)})"
+            if routers
+            else ", but no head that matters routes them"
+        ),
     ]
-    text = ("The story holds: " if holds else "The story does not hold as told: ") + "; ".join(parts) + "."
-    return Finding(
+    text = ("The story holds: " if content else "The story does not hold as told: ") + "; ".join(parts) + "."
+    return two_readings(
         "routing_story",
+        claim,
+        position,
+        content,
+        text,
+        "Routing is about information.",
+        {"layer0_broad": broad.holds, "operand_attention_by_later_layer": mass, "routers": routers},
+    )
+
+
+def sinks(roles: list[HeadRole]) -> Finding:
+    claim = "some heads look somewhere but write a constant at = (sinks)"
+    found = [r for r in roles if r.carries is Carries.nothing]
+    described = "; ".join(
+        f"{r.name} looks {r.looks.kind.value} and mean-ablating it at `=` changes the loss by "
+        f"{r.effects.ablation_equals.delta_loss:+.3f} nats"
+        for r in found
+    )
+    text = (
+        f"{len(found)} head(s) write the same vector on every input at `=`: {described}."
+        if found
+        else "Every head's write at `=` varies with the input: there is no sink."
+    )
+    return Finding("sinks", claim, bool(found), text, {"sinks": [r.name for r in found]})
+
+
+def labels_causally_confirmed(roles: list[HeadRole], t: Thresholds) -> Finding:
+    claim = "interventions bear out what the report says each head does"
+    checked = [r for r in roles if r.confirmed is not None]
+    confirmed = [r for r in checked if r.confirmed]
+    share = len(confirmed) / len(checked) if checked else 0.0
+    holds = bool(checked) and share >= t.confirmed_share
+    failed = [r.name for r in checked if not r.confirmed]
+    text = (
+        f"For {len(confirmed)} of the {len(checked)} heads whose description can be tested ({pct(share)}), "
+        "patching and pattern replacement bear it out" + (f"; not for {', '.join(failed)}." if failed else ".")
+    )
+    return Finding(
+        "labels_causally_confirmed",
         claim,
         holds,
         text,
-        {"layer0_broad": broad.holds, "a_plus_b_by_later_layer": mass, "single_input_heads": routers},
+        {
+            "confirmed": [r.name for r in confirmed],
+            "not_confirmed": failed,
+            "share": share,
+            "threshold": t.confirmed_share,
+        },
     )
 
 
-def check_findings(
-    layers: list[LayerStats], labels: list[Label], trends: list[LayerTrend], t: Thresholds
-) -> list[Finding]:
-    """All seven claims of contract 5, in its order."""
-    broad = layer0_broad(layers)
+def check_findings(stats: Stats, readings: list[LayerReading], roles: list[HeadRole], t: Thresholds) -> list[Finding]:
+    """The seven claims of contract 5 in its order, then sinks and causal confirmation."""
+    contents = content_attention(stats, readings)
+    broad = layer0_broad(stats)
     return [
-        heads_specialise(labels, t),
-        inputs_dominate(layers, t),
+        heads_specialise(roles, t),
+        inputs_dominate(stats, contents, t),
         broad,
-        later_layers_sharp(trends, t),
-        layer0_self(layers, t),
-        plus_rises(layers, t),
-        routing_story(broad, trends, t),
+        later_layers_sharp(stats, roles, t),
+        layer0_self(stats, readings, roles, t),
+        plus_rises(stats, contents, t),
+        routing_story(broad, stats, contents, roles, t),
+        sinks(roles),
+        labels_causally_confirmed(roles, t),
     ]
 
 
 def plus_statements(findings: list[Finding]) -> dict:
-    """The seed said both that + gets little attention and that later layers attend to it more:
-    which of the two hold here ("both", "first", "second" or "neither"), and the share + gets."""
+    """The seed said both that + gets little attention and that later layers attend to it more: which of the
+    two hold by position ("both", "first", "second" or "neither"), and the share + gets."""
     by_id = {f.id: f for f in findings}
-    little, rises = by_id["inputs_dominate"].evidence["plus_little"], bool(by_id["plus_rises"].holds)
+    evidence = by_id["inputs_dominate"].evidence
+    cut = evidence["thresholds"]["plus_little"]
     case = {(True, True): "both", (True, False): "first", (False, True): "second", (False, False): "neither"}
-    return {"case": case[(little, rises)], "plus": by_id["inputs_dominate"].evidence["attention"]["plus"]}
+    return {
+        "case": case[(evidence["attention"]["plus"] < cut, bool(by_id["plus_rises"].by_position))],
+        "content_case": case[(evidence["attention_by_content"]["plus"] < cut, bool(by_id["plus_rises"].by_content))],
+        "plus": evidence["attention"]["plus"],
+    }

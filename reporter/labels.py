@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-from reporter.stats import A, B, HeadStats, LayerStats, by_position
+import numpy as np
+
+from reporter.stats import A, B, HeadStats, LayerStats, by_position, normalised_entropy
 from reporter.task import head_name
 from reporter.thresholds import Thresholds
 
@@ -58,17 +60,18 @@ class Label:
         return SINGLE_TARGET.get(self.kind)
 
 
-def condition_shares(h: HeadStats, t: Thresholds) -> dict:
-    """Shares of inputs on which each per-input condition holds, from the head's weights [input, key]."""
-    w = h.weights
+def condition_shares(w: np.ndarray, t: Thresholds) -> dict:
+    """Shares of inputs on which each per-input condition holds, from a head's weights ``w`` [input, key]."""
     focused = w >= t.focus  # [input, key]; with focus > 0.5 at most one key per input
+    # Spread: three positions each get a real share, or no position holds the input and attention is broad.
+    broad = (w.max(-1) < t.focus) & (normalised_entropy(w) >= t.spread_entropy)
     return {
         "focus_share": by_position(focused.mean(0)),
         "sharp_on_a_or_b": float((focused[:, A] | focused[:, B]).mean()),
         "split_share": float(
             ((w[:, A] >= t.split_floor) & (w[:, B] >= t.split_floor) & (w[:, A] + w[:, B] >= t.split_mass)).mean()
         ),
-        "three_way_share": float(((w >= t.spread_floor).sum(-1) >= 3).mean()),
+        "three_way_share": float((((w >= t.spread_floor).sum(-1) >= 3) | broad).mean()),
     }
 
 
@@ -105,9 +108,12 @@ def head_evidence(h: HeadStats, shares: dict, t: Thresholds) -> dict:
     }
 
 
-def head_label(h: HeadStats, t: Thresholds) -> Label:
-    """The niche of one head: the first label in PRECEDENCE whose condition holds on most inputs; else mixed."""
-    shares = condition_shares(h, t)
+def head_label(h: HeadStats, t: Thresholds, weights: np.ndarray | None = None) -> Label:
+    """The niche of one head: the first label in PRECEDENCE whose condition holds on most inputs; else mixed.
+
+    ``weights`` [input, key] replaces the head's own (the view by content merges positions that hold the
+    same operand); the simple-rule evidence is then left out, since it reads the positions' own weights."""
+    shares = condition_shares(h.weights if weights is None else weights, t)
     scores = candidate_scores(shares)
     evidence = head_evidence(h, shares, t)
     passes = {kind: score >= t.most_inputs for kind, score in scores.items()}
@@ -117,7 +123,7 @@ def head_label(h: HeadStats, t: Thresholds) -> Label:
         passing = [kind for kind in group if passes[kind]]
         if passing:
             kind = max(passing, key=lambda k: scores[k])
-            if kind is HeadLabel.switches_ab:
+            if kind is HeadLabel.switches_ab and weights is None:
                 evidence["rule"] = {
                     **asdict(h.switch),
                     "decides": h.switch.agreement >= t.rule_decides,

@@ -130,8 +130,16 @@ def analysis_options(command):
         help='JSON object of threshold overrides, e.g. {"focus": 0.6}.',
     )
     @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override one threshold (repeatable).")
+    @click.option(
+        "--cache",
+        "cache_folder",
+        type=click.Path(path_type=Path),
+        default=None,
+        help="Folder of cached measurements (default: $MODREPORT_CACHE or ~/.cache/modreport).",
+    )
+    @click.option("--no-cache", is_flag=True, help="Measure again, and keep nothing.")
     @functools.wraps(command)
-    def wrapped(checkpoint: Path, pairs_text, thresholds_file, settings, **kwargs):
+    def wrapped(checkpoint: Path, pairs_text, thresholds_file, settings, cache_folder, no_cache, **kwargs):
         from reporter.analysis import Options
         from reporter.stats import PairError, parse_pairs
 
@@ -146,7 +154,15 @@ def analysis_options(command):
         line += [f"--set {s}" for s in settings]
         options = Options(pairs=pairs, thresholds=thresholds, command=" ".join(line))
         inputs = (checkpoint, thresholds_file) if thresholds_file else (checkpoint,)
-        return command(checkpoint=checkpoint, options=options, inputs=inputs, **kwargs)
+        cache = None
+        if not no_cache:
+            from reporter.cache import Cache, CacheError, default_folder
+
+            try:
+                cache = Cache(cache_folder or default_folder())
+            except CacheError as error:
+                raise click.BadParameter(str(error), param_hint="--cache") from None
+        return command(checkpoint=checkpoint, options=options, inputs=inputs, cache=cache, **kwargs)
 
     return wrapped
 

@@ -8,6 +8,7 @@ Markdown and HTML before any template sees them.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,7 +19,16 @@ from reporter.sensitivity import unstable_heads
 from reporter.task import POSITION_KEYS, POSITIONS
 from reporter.thresholds import SWEEP_FACTORS, SWEEP_STEPS
 
-PAGES = ("index.md", "heads.md", "layers.md", "pairs.md", "training.md", "methodology.md", "provenance.md")
+PAGES = (
+    "index.md",
+    "heads.md",
+    "layers.md",
+    "fourier.md",
+    "pairs.md",
+    "training.md",
+    "methodology.md",
+    "provenance.md",
+)
 FIGURE_DIR = "figures"
 TOKENS = dict(zip(POSITION_KEYS, POSITIONS, strict=True))  # position key -> the token it holds: "plus" -> "+"
 PLAIN = set(" .,-+/_")  # characters of a foreign string that Markdown and HTML read as plain text (or, for _, as
@@ -35,7 +45,10 @@ def percent(value: float | None, digits: int = 0) -> str:
 
 
 def number(value: float | None, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+    """0.1234 -> "0.12"; a value that rounds to zero is "0.00", never "-0.00"."""
+    if value is None:
+        return "n/a"
+    return f"{0.0 if round(value, digits) == 0 else value:.{digits}f}"
 
 
 def value(x: float) -> str:
@@ -61,9 +74,38 @@ def foreign(value):
     return value
 
 
-def page_context(analysis: Analysis, report: dict, figures: dict) -> dict:
-    """What the templates read: report.json (foreign strings escaped), the figures' files and alt
-    texts, the training record, and what the stages decided for the pages to say."""
+def position_holds(report: dict) -> dict[int, list[tuple[str, str]]]:
+    """Layer -> the positions that hold something other than their own token there, as (token, what)."""
+    held = {}
+    for row in report["positions"]:
+        own = {"a": "a", "b": "b"}.get(row["position"])
+        if row["carries"] != own:
+            what = {
+                "nothing": "a constant",
+                "a": "`a`",
+                "b": "`b`",
+                "a_and_b": "both operands",
+                "answer": "the partial answer",
+                "mixed": "a mix",
+            }[row["carries"]]
+            held.setdefault(row["layer"], []).append((token(row["position"]), what))
+    return held
+
+
+def label_counts(report: dict) -> dict:
+    """How many heads earn each label, by kind of label (sorted by label)."""
+    kinds = {
+        "looks": lambda h: h["label"],
+        "reads": lambda h: h["reads"]["label"],
+        "carries": lambda h: h["carries"]["label"],
+        "importance": lambda h: h["causal"]["importance"],
+    }
+    return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
+
+
+def page_context(analysis: Analysis, report: dict, figures: list) -> dict:
+    """What the templates read: report.json (foreign strings escaped), the figures' files, alt texts and data,
+    the training record, and what the stages decided for the pages to say."""
     pages_report = {
         **report,
         "model": {k: foreign(v) for k, v in report["model"].items()},
@@ -74,11 +116,16 @@ def page_context(analysis: Analysis, report: dict, figures: dict) -> dict:
         training["recipe"] = foreign(training["recipe"])
     return {
         "report": pages_report,
-        "figures": {name: {"path": f"{FIGURE_DIR}/{name}", "alt": alt} for name, alt in figures.items()},
+        "figures": {
+            f.name: {"path": f"{FIGURE_DIR}/{f.name}", "alt": f.alt, "data": f"{FIGURE_DIR}/{f.csv_name}"}
+            for f in figures
+        },
         "training": training,
         "unstable": unstable_heads(analysis.sensitivity),
         "findings": {f["id"]: f for f in report["findings"]},
         "plus_statements": rounded(plus_statements(analysis.findings)),
+        "position_holds": position_holds(report),
+        "label_counts": label_counts(report),
         "sweep": {
             "share": max(abs(f - 1) for f in SWEEP_FACTORS),
             "count": max(abs(s) for s in SWEEP_STEPS),
@@ -144,9 +191,10 @@ def static_files(template_dir: Path) -> dict[str, bytes]:
 def site_files(analysis: Analysis, figures: list, template_dir: Path) -> dict[str, bytes]:
     """Every file of the Markdown site (relative path -> bytes): pages, figures and report.json."""
     report = report_json(analysis)
-    context = page_context(analysis, report, {f.name: f.alt for f in figures})
+    context = page_context(analysis, report, figures)
     files = {name: text.encode() for name, text in render_pages(context, template_dir).items()}
     files.update(static_files(template_dir))
     files.update({f"{FIGURE_DIR}/{f.name}": f.png for f in figures})
+    files.update({f"{FIGURE_DIR}/{f.csv_name}": f.csv.encode() for f in figures})
     files["report.json"] = dumps(report).encode()
     return files

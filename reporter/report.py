@@ -6,6 +6,7 @@ Numbers are rounded here, once, when they leave the analysis; the stages keep fu
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 
 import numpy as np
@@ -13,7 +14,7 @@ import numpy as np
 from reporter.analysis import Analysis
 from reporter.thresholds import Thresholds
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: what heads carry, causal effects, positions, Fourier, baseline
 DIGITS = 6  # decimals kept in report.json
 MODEL_KEYS = (
     "n_layers",
@@ -44,7 +45,47 @@ def rounded(value, digits: int = DIGITS):
     return value
 
 
-def head_record(h, label) -> dict:
+def effect(e) -> dict:
+    return {"delta_loss": e.delta_loss, "accuracy": e.accuracy}
+
+
+def shares(s) -> dict:
+    return {"a": s.a, "b": s.b, "interaction": s.interaction, "answer": s.answer}
+
+
+def rule_record(role) -> dict | None:
+    """How the head's choice is decided, when a rule decides it (contract 3 "rule"): for a head that switches
+    between a and b, the one-frequency preference or a simple comparison (a > b, ...), whichever is right on
+    more inputs; for a head whose pattern follows the answer, that."""
+    e = role.effects
+    simple = role.looks.evidence.get("rule")
+    simple_accuracy = simple["agreement"] if simple and not simple["constant"] else -1.0
+    if role.preference is not None and role.preference.accuracy > simple_accuracy:
+        r = role.preference
+        return {
+            "kind": "operand_preference",
+            "frequencies": [r.frequency],
+            "phase_degrees": math.degrees(r.phase),
+            "bias": r.bias,
+            "accuracy": r.accuracy,
+            "additive_accuracy": r.additive_accuracy,
+            "explained": r.explained,
+        }
+    if simple_accuracy >= 0:
+        return {
+            "kind": "simple",
+            "frequencies": [],
+            "rule": simple["rule"],
+            "accuracy": simple_accuracy,
+            "additive_accuracy": simple["additive_agreement"],
+        }
+    if e.rule == "answer" and role.sufficiency.value == "sufficient":
+        return {"kind": "answer", "frequencies": [], "error": e.rule_error}
+    return None
+
+
+def head_record(h, role) -> dict:
+    label, e, write = role.looks, role.effects, role.write
     evidence = label.evidence
     return {
         "layer": h.layer,
@@ -53,6 +94,7 @@ def head_record(h, label) -> dict:
         "label": label.kind.value,
         "target": label.target,
         "score": label.score,
+        "reads": {"label": role.reads.kind.value, "score": role.reads.score, "target": role.reads.target},
         "attention": h.mean,
         "attention_std": h.std,
         "attention_quantiles": h.quantiles,
@@ -68,13 +110,65 @@ def head_record(h, label) -> dict:
         },
         "switch_rule": asdict(h.switch),
         "evidence": evidence,
+        "carries": {
+            "label": role.carries.value,
+            "shares": shares(write.shares),
+            "rms": write.shares.rms,
+            "spread": write.shares.spread,
+            "relative_spread": write.relative_spread,
+        },
+        "causal": {
+            "ablation": {"equals": effect(e.ablation_equals), "all_positions": effect(e.ablation_all)},
+            "zero_ablation": {"equals": effect(e.zero_equals)},
+            "importance": role.importance.value,
+            "importance_anywhere": role.importance_anywhere.value,
+            "patching": {"a": effect(e.patch_a), "b": effect(e.patch_b), "agrees": role.patching_agrees},
+            "pattern": {
+                "mean": effect(e.pattern_mean),
+                "rule": effect(e.pattern_rule),
+                "rule_kind": e.rule,
+                "rule_error": e.rule_error,
+                "sufficient": role.sufficiency.value == "sufficient",
+                "sufficiency": role.sufficiency.value,
+            },
+            "confirmed": role.confirmed,
+        },
+        "rule": rule_record(role),
+    }
+
+
+def keys_carry(logits, accuracy: float) -> str:
+    """Whether the key frequencies carry the answer: "all" (alone they answer whatever the model answers, and
+    the loss rises without them), "partly" (only the second), or "no"."""
+    if logits.excluded_loss <= logits.restricted_loss:
+        return "no"
+    return "all" if logits.restricted_accuracy >= accuracy else "partly"
+
+
+def fourier_record(measured, accuracy: float) -> dict:
+    logits = measured.logits
+    return {
+        "key_frequencies": logits.key_frequencies,
+        "logits": {
+            "power": {str(k): share for k, share in logits.diagonal.top(len(logits.diagonal.shares))},
+            "diagonal_share": logits.diagonal_share,
+            "restricted_loss": logits.restricted_loss,
+            "restricted_accuracy": logits.restricted_accuracy,
+            "excluded_loss": logits.excluded_loss,
+            "excluded_accuracy": logits.excluded_accuracy,
+            "clean_loss": logits.clean_loss,
+        },
+        "keys_carry": keys_carry(logits, accuracy),
+        "embedding": {"top": [list(pair) for pair in measured.embedding.top()]},
+        "unembedding": {"top": [list(pair) for pair in measured.unembedding.top()]},
     }
 
 
 def report_json(analysis: Analysis) -> dict:
     """The contract-3 document; keys keep their meaning across versions."""
-    stats, t = analysis.stats, analysis.thresholds
+    stats, t, measured = analysis.stats, analysis.thresholds, analysis.measured
     model = analysis.model_config
+    reading = analysis.reading
     return rounded(
         {
             "schema_version": SCHEMA_VERSION,
@@ -82,7 +176,18 @@ def report_json(analysis: Analysis) -> dict:
             "task": {**stats.task.to_json(), "n_inputs": stats.task.n_inputs},
             "accuracy": stats.accuracy,
             "warning": analysis.warning,
-            "heads": [head_record(h, label) for h, label in zip(stats.heads, analysis.labels, strict=True)],
+            "heads": [head_record(h, role) for h, role in zip(stats.heads, analysis.roles, strict=True)],
+            "positions": [
+                {
+                    "layer": row.layer,
+                    "position": row.position,
+                    "carries": reading.readings[row.layer].holds[row.position].value,
+                    "shares": shares(row.shares),
+                    "rms": row.shares.rms,
+                    "spread": row.shares.spread,
+                }
+                for row in measured.contents
+            ],
             "layers": [
                 {
                     "layer": trend.layer,
@@ -91,10 +196,13 @@ def report_json(analysis: Analysis) -> dict:
                     "attention": trend.mean,
                     "label_counts": trend.label_counts,
                 }
-                for trend in analysis.trends
+                for trend in reading.trends
             ],
+            "fourier": fourier_record(measured, stats.accuracy["all"]),
             "pairs": stats.pairs,
             "findings": [asdict(f) for f in analysis.findings],
+            "baseline": asdict(analysis.baseline),
+            "causal_checks": asdict(measured.checks),
             "thresholds": {
                 name: {"value": getattr(t, name), "reason": reason, "group": Thresholds.group_of(name)}
                 for name, reason in Thresholds.reasons()
@@ -120,15 +228,17 @@ def summary_lines(analysis: Analysis) -> list[str]:
     if analysis.warning:
         lines.append(f"WARNING: {analysis.warning}")
     lines.append(
-        f"{'head':<6} {'label':<13} {'score':>5}   {'a':>5} {'+':>5} {'b':>5} {'=':>5}   {'entropy':>7} {'mean_max':>8}"
+        f"{'head':<6} {'looks at':<13} {'reads':<13} {'carries':<8} {'matters':<8} {'Δloss':>6}   "
+        f"{'a':>4} {'+':>4} {'b':>4} {'=':>4}"
     )
-    for h, label in zip(stats.heads, analysis.labels, strict=True):
-        means = " ".join(f"{h.mean[k]:5.2f}" for k in ("a", "plus", "b", "equals"))
+    for h, role in zip(stats.heads, analysis.roles, strict=True):
+        means = " ".join(f"{h.mean[k]:4.2f}" for k in ("a", "plus", "b", "equals"))
         lines.append(
-            f"{h.name:<6} {label.kind.value:<13} {label.score:5.2f}   {means}   {h.entropy:7.2f} {h.mean_max:8.2f}"
+            f"{h.name:<6} {role.looks.kind.value:<13} {role.reads.kind.value:<13} {role.carries.value:<8} "
+            f"{role.importance.value:<8} {role.effects.ablation_equals.delta_loss:6.3f}   {means}"
         )
     lines.append("findings:")
     marks = {True: "holds", False: "does not hold", None: "n/a"}
     for finding in analysis.findings:
-        lines.append(f"  {finding.id:<19} {marks[finding.holds]:<13} {finding.text}")
+        lines.append(f"  {finding.id:<25} {marks[finding.holds]:<13} {finding.text}")
     return lines

@@ -1,18 +1,19 @@
 """How the labels and findings move when one threshold moves.
 
 Each threshold that decides a label or a finding is moved, one at a time, down and up
-(shares by a factor, counts by whole steps; `Thresholds.moves`). A row lists, for each
-move, the heads whose label changes and the findings whose verdict changes.
+(shares and losses by a factor, counts by whole steps; `Thresholds.moves`), and the
+whole interpretation is re-run on the same measurements. A row lists, for each move, the
+heads whose labels change and the findings whose verdict changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from reporter.findings import Finding, check_findings
-from reporter.labels import Label, label_heads, layer_trends
-from reporter.stats import HeadStats, LayerStats
-from reporter.thresholds import FINDINGS, LABELS, Thresholds
+from reporter.thresholds import CARRIES, CAUSAL, FINDINGS, LABELS, Thresholds
+
+SWEPT = (LABELS, CARRIES, CAUSAL, FINDINGS)  # the groups that decide labels and findings
+VIEWS = ("looks", "reads", "carries", "importance")  # the labels a head gets, as report.json names them
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class Move:
 
     step: str  # "× 0.8", "+1"
     value: float | None  # None: the move would leave the threshold's range
-    labels_changed: list[dict]  # {"layer", "head", "name", "from", "to"}
+    labels_changed: list[dict]  # {"layer", "head", "name", "label", "from", "to"}
     findings_changed: list[dict]  # {"id", "from", "to"}
 
 
@@ -32,41 +33,49 @@ class SensitivityRow:
     moves: list[Move]
 
 
-def sensitivity(
-    heads: list[HeadStats], layers: list[LayerStats], labels: list[Label], findings: list[Finding], t: Thresholds
-) -> list[SensitivityRow]:
-    """For each label and finding threshold, its four moves; ``labels`` and ``findings`` are the unmoved ones."""
-    base_labels = {l.name: l.kind.value for l in labels}
-    base_findings = {f.id: f.holds for f in findings}
+def labels_of(reading) -> dict:
+    """(head name, view) -> label value, for every head and view."""
+    return {
+        (r.name, view): getattr(r, view).value if view in ("carries", "importance") else getattr(r, view).kind.value
+        for r in reading.roles
+        for view in VIEWS
+    }
+
+
+def sensitivity(stats, measured, reading, t: Thresholds) -> list[SensitivityRow]:
+    """For each threshold that decides labels or findings, its four moves; ``reading`` is the unmoved one."""
+    from reporter.analysis import interpret
+
+    base_labels, base_findings = labels_of(reading), {f.id: f.holds for f in reading.findings}
+    roles = {r.name: r for r in reading.roles}
     rows = []
-    for name in (f.name for f in fields(Thresholds) if Thresholds.group_of(f.name) in (LABELS, FINDINGS)):
+    for name in (f.name for f in fields(Thresholds) if Thresholds.group_of(f.name) in SWEPT):
         moves = []
         for step, value in t.moves(name):
             if value is None:
                 moves.append(Move(step, None, [], []))
                 continue
-            moved = t.with_overrides({name: value})
-            # A findings threshold never relabels a head: keep the labels already decided.
-            new_labels = label_heads(heads, moved) if Thresholds.group_of(name) == LABELS else labels
-            new_findings = check_findings(layers, new_labels, layer_trends(layers, new_labels), moved)
+            moved = interpret(stats, measured, t.with_overrides({name: value}))
+            labels = labels_of(moved)
             moves.append(
                 Move(
                     step,
                     value,
                     [
                         {
-                            "layer": l.layer,
-                            "head": l.head,
-                            "name": l.name,
-                            "from": base_labels[l.name],
-                            "to": l.kind.value,
+                            "layer": roles[head].layer,
+                            "head": roles[head].head,
+                            "name": head,
+                            "label": view,
+                            "from": base_labels[(head, view)],
+                            "to": labels[(head, view)],
                         }
-                        for l in new_labels
-                        if l.kind.value != base_labels[l.name]
+                        for head, view in labels
+                        if labels[(head, view)] != base_labels[(head, view)]
                     ],
                     [
                         {"id": f.id, "from": base_findings[f.id], "to": f.holds}
-                        for f in new_findings
+                        for f in moved.findings
                         if f.holds != base_findings[f.id]
                     ],
                 )
@@ -76,7 +85,7 @@ def sensitivity(
 
 
 def unstable_heads(rows: list[SensitivityRow]) -> dict[str, list[str]]:
-    """Head name -> the thresholds whose moves change its label; a head absent here is stable."""
+    """Head name -> the thresholds whose moves change any of its labels; a head absent here is stable."""
     moved: dict[str, list[str]] = {}
     for row in rows:
         for move in row.moves:

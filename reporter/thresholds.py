@@ -10,19 +10,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 
-LABELS, FINDINGS, PAGES = "labels", "findings", "pages"  # what a threshold decides
+LABELS, CARRIES, CAUSAL, FOURIER, FINDINGS, PAGES = "labels", "carries", "causal", "fourier", "findings", "pages"
 SWEEP_FACTORS = (0.8, 0.9, 1.1, 1.2)  # a share threshold moves to these multiples of its value
 SWEEP_STEPS = (-2, -1, 1, 2)  # a count moves by these whole steps
 
 
 def share(default: float, group: str, reason: str) -> float:
     """A threshold on a share or weight, in [0, 1]."""
-    return field(default=default, metadata={"reason": reason, "group": group, "count": False})
+    return field(default=default, metadata={"reason": reason, "group": group, "unit": "share"})
+
+
+def nats(default: float, group: str, reason: str) -> float:
+    """A threshold on a change of loss, in nats: any number of at least 0."""
+    return field(default=default, metadata={"reason": reason, "group": group, "unit": "nats"})
 
 
 def count(default: int, group: str, reason: str) -> int:
     """A threshold on a number of things, a whole number of at least 1."""
-    return field(default=default, metadata={"reason": reason, "group": group, "count": True})
+    return field(default=default, metadata={"reason": reason, "group": group, "unit": "count"})
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,48 @@ class Thresholds:
         LABELS,
         "a switching head holds a on at least 10% of inputs and b on at least 10%, so neither side is an outlier",
     )
+    spread_entropy: float = share(
+        0.75,
+        LABELS,
+        "an input's attention is also spread when no position holds it and its entropy is at least 0.75 of uniform's "
+        "(three equal positions give 0.79)",
+    )
     spread_floor: float = share(
         0.15, LABELS, "a position takes part in a spread pattern when it gets at least 0.15 (uniform over 4 is 0.25)"
     )
+    # What a position or a head's write at = carries (contract 4b), from its analysis of variance.
+    constant_spread: float = share(
+        0.05, CARRIES, "a position holds a constant when what varies with the input is below 5% of its size (rms)"
+    )
+    silent_spread: float = share(
+        0.05, CARRIES, "a head's write at = carries nothing when it varies less than 5% as much as its layer's largest"
+    )
+    carries_single: float = share(
+        0.8, CARRIES, "it carries a (or b) when that operand alone explains at least 80% of what varies"
+    )
+    carries_answer: float = share(
+        0.5, CARRIES, "it carries the answer when (a + b) mod p alone explains at least half of what varies"
+    )
+    carries_both: float = share(
+        0.2, CARRIES, "it carries a and b when each operand alone explains at least 20% of what varies"
+    )
+    # Whether a head matters, from interventions (Δloss in nats over all inputs).
+    importance_minor: float = nats(
+        0.01, CAUSAL, "mean-ablating a head at = that costs less than 0.01 nats leaves it inert"
+    )
+    importance_matters: float = nats(0.1, CAUSAL, "from 0.1 nats a head matters (below: minor)")
+    importance_critical: float = nats(1.0, CAUSAL, "from 1 nat a head is critical: the model breaks without it")
+    patch_moves: float = nats(
+        0.1, CAUSAL, "patching in another input's a (or b) 'moves' a head when it costs at least 0.1 nats"
+    )
+    rule_small: float = nats(
+        0.1, CAUSAL, "a rule is sufficient when putting its pattern in place of the head's costs at most 0.1 nats"
+    )
+    rule_needed: float = nats(
+        0.2, CAUSAL, "and when the head's mean pattern in its place costs at least 0.2 nats: below, no rule is needed"
+    )
+    # The Fourier structure of the logits (Nanda et al. 2023).
+    key_frequency: float = share(0.05, FOURIER, "a key frequency holds at least 5% of the logits' power over (a, b)")
     # The seed's claims (contract 5).
     sharp_mean_max: float = share(
         0.6, FINDINGS, "a layer is sharp when its mean largest weight is at least 0.6 (uniform is 0.25)"
@@ -67,6 +111,9 @@ class Thresholds:
     )
     distinct_niches: int = count(
         3, FINDINGS, "heads divide the work when at least 3 different labels (other than mixed) occur"
+    )
+    confirmed_share: float = share(
+        0.75, FINDINGS, "the labels are causally confirmed when interventions bear out at least 3 heads in 4"
     )
     inputs_mass: float = share(
         0.5, FINDINGS, "a and b dominate when they receive more than half of all attention from ="
@@ -111,8 +158,8 @@ class Thresholds:
         return next(f.metadata["group"] for f in fields(cls) if f.name == name)
 
     @classmethod
-    def is_count(cls, name: str) -> bool:
-        return next(f.metadata["count"] for f in fields(cls) if f.name == name)
+    def unit_of(cls, name: str) -> str:
+        return next(f.metadata["unit"] for f in fields(cls) if f.name == name)
 
     def with_overrides(self, overrides: dict) -> Thresholds:
         """A copy with some values changed; an unknown name, a non-number or a value out of range is refused."""
@@ -123,15 +170,18 @@ class Thresholds:
                 raise ValueError(f"unknown threshold {name!r}; known thresholds: {', '.join(sorted(known))}.")
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"threshold {name!r} must be a finite number, not {value!r}.")
-            if self.is_count(name):
+            unit = self.unit_of(name)
+            if unit == "count":
                 if value != int(value) or value < 1:
                     raise ValueError(
                         f"threshold {name!r} counts things: it must be a whole number of at least 1, not {value!r}."
                     )
                 value = int(value)
-            elif not 0 <= value <= 1:
+            elif unit == "share" and not 0 <= value <= 1:
                 raise ValueError(f"threshold {name!r} is a share: it must lie in [0, 1], not {value!r}.")
-            else:
+            elif unit == "nats" and value < 0:
+                raise ValueError(f"threshold {name!r} is a loss in nats: it must be at least 0, not {value!r}.")
+            if unit != "count":
                 value = float(value)
             values[name] = value
         return replace(self, **values)
@@ -140,9 +190,11 @@ class Thresholds:
         """The four values `name` is moved to in the sensitivity sweep, each with its label ("× 0.8", "+1");
         None where the move would leave the threshold's range."""
         value = getattr(self, name)
-        if self.is_count(name):
+        unit = self.unit_of(name)
+        if unit == "count":
             return [(f"{step:+d}", value + step if value + step >= 1 else None) for step in SWEEP_STEPS]
-        return [(f"× {factor}", value * factor if value * factor <= 1 else None) for factor in SWEEP_FACTORS]
+        top = 1.0 if unit == "share" else math.inf
+        return [(f"× {factor}", value * factor if value * factor <= top else None) for factor in SWEEP_FACTORS]
 
 
 def parse_setting(setting: str) -> tuple[str, float]:

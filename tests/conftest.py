@@ -20,6 +20,13 @@ from tests.handmade import measure, write_handmade
 os.environ["OMP_NUM_THREADS"] = "1"
 torch.set_num_threads(1)
 
+
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """The tests' measurements are cached in a folder of their own, never in the user's ~/.cache."""
+    os.environ["MODREPORT_CACHE"] = str(tmp_path_factory.mktemp("cache") / "modreport")
+
+
 # A tiny recipe that reaches 100% held-out accuracy in seconds on 2 cores.
 TINY_TRAIN = [
     "--modulus",

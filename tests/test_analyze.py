@@ -47,8 +47,13 @@ def test_other_shape_and_modulus_is_analysed_and_labelled(handmade_97, tmp_path)
 
 def test_report_keeps_contract_3(handmade_97, tmp_path):
     _, report = run_analyze(handmade_97, tmp_path)
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     head = report["heads"][0]
+    assert {"label", "reads", "carries", "causal", "rule"} <= set(head)
+    assert set(head["causal"]["ablation"]) == {"equals", "all_positions"}
+    assert head["causal"]["importance"] in ("inert", "minor", "matters", "critical")
+    assert {"key_frequencies", "logits", "embedding", "unembedding"} <= set(report["fourier"])
+    assert {row["position"] for row in report["positions"]} == {"a", "plus", "b", "equals"}
     assert set(head["attention"]) == {"a", "plus", "b", "equals"}
     assert abs(sum(head["attention"].values()) - 1) < 1e-4
     assert 0.25 <= head["mean_max"] <= 1 and 0 <= head["entropy"] <= 1
@@ -61,7 +66,10 @@ def test_report_keeps_contract_3(handmade_97, tmp_path):
         "layer0_self",
         "plus_rises",
         "routing_story",
+        "sinks",
+        "labels_causally_confirmed",
     ]
+    assert all({"holds", "by_position", "by_content"} <= set(f) for f in report["findings"])
     assert len(report["provenance"]["checkpoint_sha256"]) == 64
     assert {"value", "reason"} <= set(report["thresholds"]["focus"])
 
@@ -110,7 +118,7 @@ def test_trained_model_has_no_warning_and_knows_its_split(tiny_checkpoint, tmp_p
 def test_json_to_stdout_is_the_whole_report(handmade_97):
     result = invoke("analyze", "--checkpoint", handmade_97, "--json", "-")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["schema_version"] == 1
+    assert json.loads(result.stdout)["schema_version"] == 2
 
 
 def test_threshold_overrides_change_labels_and_are_recorded(handmade_97, tmp_path):

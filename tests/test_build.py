@@ -13,7 +13,16 @@ from reporter.resources import TEMPLATES
 from tests.conftest import invoke
 from tests.handmade import write_handmade
 
-PAGES = ["heads.md", "index.md", "layers.md", "methodology.md", "pairs.md", "provenance.md", "training.md"]
+PAGES = [
+    "fourier.md",
+    "heads.md",
+    "index.md",
+    "layers.md",
+    "methodology.md",
+    "pairs.md",
+    "provenance.md",
+    "training.md",
+]
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +158,8 @@ def test_switching_head_page_names_the_rule_that_decides_it(handmade_checkpoint,
     result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--no-html")
     assert result.exit_code == 0, result.output
     section = (tmp_path / "site" / "heads.md").read_text().split("## L1H1")[1].split("## ")[0]
-    assert "**`switches_ab`**" in section
-    assert "**prefers `a` when a > b**" in section
+    assert "**Looks at:** `switches_ab`" in section
+    assert "prefers `a` when **a > b**" in section
 
 
 def test_html_inside_out_is_refused(handmade_checkpoint, tmp_path):

@@ -1,12 +1,18 @@
-"""Figures: one per head plus the summaries, each with alt text, a fixed size, and the same bytes every time."""
+"""Figures: the summaries, one per head, and the model's; each with alt text, its data as CSV, a size that
+reads on the page, and the same bytes every time."""
 
 from __future__ import annotations
 
+import csv
+import io
 import struct
 
+import pytest
+
+from reporter.analysis import Options, analyse
 from reporter.figures import draw_all
 
-HEADS = [["a", "larger"], ["uniform", "plus"]]
+HEADS = [["a:copy", "larger:copy"], ["uniform", "plus:constant"]]
 
 
 def png_size(png: bytes) -> tuple[int, int]:
@@ -14,14 +20,20 @@ def png_size(png: bytes) -> tuple[int, int]:
     return struct.unpack(">II", png[16:24])
 
 
-def test_every_figure_is_drawn_with_alt_text_that_names_what_it_shows(handmade):
-    measured = handmade(13, HEADS)
-    figures = {f.name: f for f in draw_all(measured.stats, measured.labels, ())}
+@pytest.fixture(scope="module")
+def analysis(handmade_checkpoint):
+    return analyse(handmade_checkpoint(13, HEADS), Options(pairs=((3, 9),)))
+
+
+def test_every_figure_is_drawn_with_alt_text_and_its_data(analysis):
+    figures = {f.name: f for f in draw_all(analysis)}
     assert set(figures) == {
         "heads.png",
         "mean_attention.png",
         "pairs.png",
         "layers.png",
+        "positions.png",
+        "fourier.png",
         "head_L0H0.png",
         "head_L0H1.png",
         "head_L1H0.png",
@@ -29,21 +41,23 @@ def test_every_figure_is_drawn_with_alt_text_that_names_what_it_shows(handmade):
     }
     for figure in figures.values():
         assert len(figure.alt) > 40, figure.name
-    assert "L0H1 switches_ab" in figures["heads.png"].alt
-    assert "labelled attends_plus" in figures["head_L1H1.png"].alt
+        rows = list(csv.reader(io.StringIO(figure.csv)))
+        assert len(rows) >= 2, figure.name
+    assert "L0H1" in figures["heads.png"].alt and "switches a / b" in figures["heads.png"].alt
+    heads = list(csv.DictReader(io.StringIO(figures["heads.png"].csv)))
+    assert [h["head"] for h in heads] == ["L0H0", "L0H1", "L1H0", "L1H1"]
+    assert heads[1]["looks"] == "switches_ab" and heads[0]["carries"] == "a"
 
 
-def test_figures_are_byte_identical_when_drawn_twice(handmade):
-    measured = handmade(13, HEADS)
-    first = draw_all(measured.stats, measured.labels, ())
-    second = draw_all(measured.stats, measured.labels, ())
+def test_figures_are_byte_identical_when_drawn_twice(analysis):
+    first, second = draw_all(analysis), draw_all(analysis)
     assert [f.png for f in first] == [f.png for f in second]
+    assert [f.csv for f in first] == [f.csv for f in second]
 
 
-def test_figures_have_the_size_the_pages_expect(handmade):
-    measured = handmade(13, HEADS)
-    sizes = {f.name: png_size(f.png) for f in draw_all(measured.stats, measured.labels, ())}
-    assert sizes["head_L0H0.png"] == (990, 726)  # 9.0 x 6.6 inches at 110 dpi
+def test_figures_have_the_size_the_pages_expect(analysis):
+    sizes = {f.name: png_size(f.png) for f in draw_all(analysis)}
+    assert sizes["head_L0H0.png"] == (1100, 800)  # 11 x 8 inches at 100 dpi: shown at its own size
     width, height = sizes["heads.png"]
-    assert width > height  # the grid is wider than tall: 2 heads x 2 layers plus labels
-    assert all(w <= 1400 and h <= 1400 for w, h in sizes.values())
+    assert width > height
+    assert all(w <= 1200 and h <= 1200 for w, h in sizes.values())

@@ -1,10 +1,12 @@
-"""The seed's claims are checked against the data, and a contradicted claim is reported as such."""
+"""The seed's claims are checked against the data, by position and by content, and a contradicted
+claim is reported as such."""
 
 from __future__ import annotations
 
 import pytest
 
 from reporter.findings import plus_statements
+from tests.handmade import analysed, findings_by_id
 
 # Layer 0 broad and on = itself; later layers sharp on a or b, and one head on + each.
 SEED_STORY = [
@@ -14,44 +16,67 @@ SEED_STORY = [
 ]
 
 
-def findings_of(handmade, modulus, heads):
-    return {f.id: f for f in handmade(modulus, heads).findings}
+def findings_of(modulus, heads, readout=False):
+    *_, reading = analysed(modulus, heads, readout)
+    return findings_by_id(reading.findings)
 
 
-def test_seed_story_holds_on_a_model_built_to_tell_it(handmade):
-    findings = findings_of(handmade, 13, SEED_STORY)
+def test_seed_story_holds_by_position_on_a_model_built_to_tell_it():
+    findings = findings_of(13, SEED_STORY)
     for id_ in ("heads_specialise", "layer0_broad", "later_layers_sharp", "layer0_self", "plus_rises", "routing_story"):
-        assert findings[id_].holds is True, (id_, findings[id_].text)
+        assert findings[id_].by_position is True, (id_, findings[id_].text)
 
 
-def test_reversed_layer_story_is_reported_as_not_holding(handmade):
+def test_reversed_layer_story_is_reported_as_not_holding():
     # Sharp layer 0, broad last layer.
-    findings = findings_of(handmade, 13, [["a", "b", "larger"], ["uniform", "uniform", "ab_plus"]])
+    findings = findings_of(13, [["a", "b", "larger"], ["uniform", "uniform", "ab_plus"]])
     broad = findings["layer0_broad"]
-    assert broad.holds is False
+    assert broad.holds is False and broad.by_position is False
     assert broad.text.startswith("Layer 0 is not the broadest")
     assert broad.evidence["entropy_by_layer"][0] < broad.evidence["entropy_by_layer"][1]
     assert findings["routing_story"].holds is False
     assert findings["later_layers_sharp"].holds is False
 
 
-def test_both_seed_statements_about_plus_are_checked_separately(handmade):
+def test_both_seed_statements_about_plus_are_checked_separately():
     # One head of eight on +: + gets 12.5% of all attention (not little), yet later layers attend to it more.
-    measured = handmade(13, [["a", "b", "a", "b"], ["a", "b", "larger", "plus"]])
-    findings = {f.id: f for f in measured.findings}
-    assert findings["plus_rises"].holds is True
+    *_, reading = analysed(13, [["a", "b", "a", "b"], ["a", "b", "larger", "plus"]])
+    findings = findings_by_id(reading.findings)
+    assert findings["plus_rises"].by_position is True
     dominate = findings["inputs_dominate"]
     assert dominate.evidence["attention"]["plus"] == pytest.approx(1 / 8, abs=1e-3)
-    assert dominate.evidence["plus_little"] is False and dominate.holds is False
-    assert plus_statements(measured.findings)["case"] == "second"
+    assert dominate.by_position is False
+    assert plus_statements(reading.findings)["case"] == "second"
     # No head on +: + gets nothing (little), and later layers do not attend to it more.
-    measured = handmade(13, [["a", "b", "a", "b"], ["a", "b", "larger", "b"]])
-    findings = {f.id: f for f in measured.findings}
-    assert findings["inputs_dominate"].holds is True and findings["plus_rises"].holds is False
-    assert plus_statements(measured.findings)["case"] == "first"
+    *_, reading = analysed(13, [["a", "b", "a", "b"], ["a", "b", "larger", "b"]])
+    findings = findings_by_id(reading.findings)
+    assert findings["inputs_dominate"].by_position is True and findings["plus_rises"].by_position is False
+    assert plus_statements(reading.findings)["case"] == "first"
 
 
-def test_single_layer_model_cannot_compare_layers(handmade):
-    findings = findings_of(handmade, 11, [["a", "b"]])
+def test_attention_to_plus_that_holds_a_is_attention_to_a_by_content():
+    # Layer 0 copies a into every later position; layer 1 looks at + for half its heads.
+    findings = findings_of(13, [["a:copy", "equals"], ["plus", "b"]])
+    rises, dominate = findings["plus_rises"], findings["inputs_dominate"]
+    assert rises.by_position is True and rises.by_content is False and rises.holds is False
+    assert rises.decided_by == "content" and "holds `a`" in rises.why
+    assert dominate.evidence["attention_by_content"]["plus"] == pytest.approx(0, abs=1e-9)
+
+
+def test_layer0_on_a_constant_equals_holds_by_position_but_not_by_content():
+    findings = findings_of(13, [["equals", "equals:constant"], ["a", "b"]])
+    on_self = findings["layer0_self"]
+    assert on_self.holds is True and on_self.by_position is True and on_self.by_content is False
+    assert "holds the same vector on every input" in on_self.text
+
+
+def test_a_head_that_writes_a_constant_is_a_sink():
+    findings = findings_of(13, [["a:copy", "equals:constant"]], readout=True)
+    assert findings["sinks"].holds is True and findings["sinks"].evidence["sinks"] == ["L0H1"]
+    assert "L0H1 looks self" in findings["sinks"].text
+
+
+def test_single_layer_model_cannot_compare_layers():
+    findings = findings_of(11, [["a", "b"]])
     assert findings["layer0_broad"].holds is None
     assert "single layer" in findings["layer0_broad"].text

@@ -1,0 +1,237 @@
+"""The overview grid of every head, and one figure for each head: where it looks, input by input and
+over all inputs, what its write carries, and what breaks without it."""
+
+from __future__ import annotations
+
+import matplotlib.colors
+import matplotlib.patches
+import matplotlib.pyplot as plt
+import numpy as np
+
+from reporter.figures.style import (
+    DARK_CELLS,
+    IMPORTANCE_COLOURS,
+    POSITION_COLOURS,
+    Figure,
+    style,
+    to_csv,
+    to_png,
+)
+from reporter.roles import HeadRole
+from reporter.stats import HeadStats, Stats
+from reporter.task import POSITION_KEYS, POSITIONS
+from reporter.thresholds import Thresholds
+
+
+def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
+    """Every head as a cell (layer x head): its colour says how much the model needs it, its text what it does."""
+    with style():
+        fig, ax = plt.subplots(figsize=(2.55 * stats.n_heads + 1.1, 1.32 * stats.n_layers + 1.45))
+        for role in roles:
+            x, y, band = role.head, role.layer, role.importance.value
+            ax.add_patch(
+                plt.Rectangle(
+                    (x + 0.03, y + 0.05),
+                    0.94,
+                    0.9,
+                    facecolor=IMPORTANCE_COLOURS[band],
+                    edgecolor="#333333",
+                    linewidth=0.8,
+                )
+            )
+            ink = "#FFFFFF" if band in DARK_CELLS else "#111111"
+            delta = role.effects.ablation_equals.delta_loss
+            lines = [
+                (role.name, 11, "bold"),
+                (role.headline, 10.5, "normal"),
+                (f"looks {role.looks.kind.value}", 9, "normal"),
+                (f"carries {role.carries.value} · Δ {delta:.2f}", 9, "normal"),
+            ]
+            for i, (text, size, weight) in enumerate(lines):
+                ax.text(
+                    x + 0.5,
+                    y + 0.2 + 0.21 * i,
+                    text,
+                    ha="center",
+                    va="center",
+                    color=ink,
+                    fontsize=size,
+                    fontweight=weight,
+                )
+        ax.set_xlim(0, stats.n_heads)
+        ax.set_ylim(stats.n_layers, 0)
+        ax.set_xticks(np.arange(stats.n_heads) + 0.5, [f"head {h}" for h in range(stats.n_heads)])
+        ax.set_yticks(np.arange(stats.n_layers) + 0.5, [f"layer {l}" for l in range(stats.n_layers)])
+        ax.tick_params(length=0)
+        for side in ("left", "bottom"):
+            ax.spines[side].set_visible(False)
+        bands = [
+            ("inert", f"inert: Δloss < {t.importance_minor:g}"),
+            ("minor", f"minor: < {t.importance_matters:g}"),
+            ("matters", f"matters: < {t.importance_critical:g}"),
+            ("critical", f"critical: ≥ {t.importance_critical:g} nats"),
+        ]
+        handles = [
+            matplotlib.patches.Patch(facecolor=IMPORTANCE_COLOURS[k], edgecolor="#333333", label=text)
+            for k, text in bands
+        ]
+        ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.05),
+            ncol=4,
+            frameon=False,
+            title="colour: what the loss rises by when the head's output at = is replaced by its mean",
+        )
+        ax.set_title("What each head does")
+        fig.tight_layout()
+        alt = (
+            "Grid of all heads by layer and head, coloured by how much the model needs each: "
+            + "; ".join(f"{r.name} {r.importance.value}, {r.headline}, carries {r.carries.value}" for r in roles)
+            + "."
+        )
+        rows = [
+            [
+                r.name,
+                r.layer,
+                r.head,
+                r.looks.kind.value,
+                r.reads.kind.value,
+                r.carries.value,
+                r.importance.value,
+                r.effects.ablation_equals.delta_loss,
+                r.effects.ablation_equals.accuracy,
+                r.headline,
+            ]
+            for r in roles
+        ]
+        header = [
+            "head",
+            "layer",
+            "index",
+            "looks",
+            "reads",
+            "carries",
+            "importance",
+            "delta_loss",
+            "accuracy",
+            "headline",
+        ]
+        return Figure("heads.png", to_png(fig), alt, to_csv(header, rows))
+
+
+def attention_map(ax, h: HeadStats, modulus: int) -> None:
+    """The (a, b) grid coloured by the position that gets the most attention, paler where it gets less."""
+    top = h.weights.argmax(-1).reshape(modulus, modulus)  # [a, b]
+    strength = h.weights.max(-1).reshape(modulus, modulus)  # [a, b] in [0.25, 1]
+    colours = np.array([matplotlib.colors.to_rgb(POSITION_COLOURS[k]) for k in POSITION_KEYS])  # [key, rgb]
+    fade = ((strength - 0.25) / 0.75)[..., None]  # 0 for uniform, 1 for all on one position
+    ax.imshow(colours[top] * fade + (1 - fade), origin="lower", interpolation="nearest")
+    ax.set_xlabel("b")
+    ax.set_ylabel("a")
+    ax.set_title("Where it looks most, input by input")
+    handles = [
+        matplotlib.patches.Patch(color=POSITION_COLOURS[k], label=t)
+        for k, t in zip(POSITION_KEYS, POSITIONS, strict=True)
+    ]
+    ax.legend(handles=handles, title="top key", frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
+
+
+def distribution(ax, h: HeadStats, n_inputs: int) -> None:
+    parts = ax.violinplot(
+        [h.weights[:, i] for i in range(4)], positions=range(4), widths=0.8, showmeans=True, showextrema=False
+    )
+    for body, key in zip(parts["bodies"], POSITION_KEYS, strict=True):
+        body.set_facecolor(POSITION_COLOURS[key])
+        body.set_edgecolor("#333333")
+        body.set_alpha(0.85)
+    parts["cmeans"].set_color("#111111")
+    ax.set_xticks(range(4), POSITIONS)
+    ax.set_xlabel("key position")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("attention from =")
+    ax.set_title(f"Over all {n_inputs} inputs (bar: mean)")
+
+
+CONTENT_BARS = (
+    ("a alone", "a", "#0072B2"),
+    ("b alone", "b", "#E69F00"),
+    ("a and b jointly", "interaction", "#CC79A7"),
+    ("… of which the answer", "answer", "#009E73"),
+)
+
+
+def carried(ax, role: HeadRole) -> None:
+    shares = role.write.shares
+    values = [getattr(shares, key) for _, key, _ in CONTENT_BARS]
+    ax.barh(range(4), values, color=[c for *_, c in CONTENT_BARS], edgecolor="#333333", linewidth=0.5)
+    for i, value in enumerate(values):
+        ax.text(min(value, 0.86) + 0.02, i, f"{value:.0%}", va="center", fontsize=10)
+    ax.set_yticks(range(4), [name for name, *_ in CONTENT_BARS])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of what varies with the input")
+    ax.set_title(f"What its write at = carries: {role.carries.value}")
+    ax.text(
+        1.0,
+        -0.22,
+        f"it varies {role.write.relative_spread:.0%} as much as its layer's busiest head",
+        transform=ax.transAxes,
+        ha="right",
+        fontsize=9.5,
+        color="#444444",
+    )
+
+
+def effect_bars(role: HeadRole) -> list[tuple[str, float, str]]:
+    e = role.effects
+    return [
+        ("mean-ablate at =", e.ablation_equals.delta_loss, "#0072B2"),
+        ("mean-ablate everywhere", e.ablation_all.delta_loss, "#56B4E9"),
+        ("zero-ablate at = (contrast)", e.zero_equals.delta_loss, "#BBBBBB"),
+        ("patch in another a", e.patch_a.delta_loss, "#D55E00"),
+        ("patch in another b", e.patch_b.delta_loss, "#E69F00"),
+        ("pattern → its mean", e.pattern_mean.delta_loss, "#009E73"),
+        (f"pattern → its rule ({e.rule})", e.pattern_rule.delta_loss, "#CC79A7"),
+    ]
+
+
+def effects(ax, role: HeadRole) -> None:
+    bars = effect_bars(role)
+    values = [v for _, v, _ in bars]
+    top = max(1.0, max(values) * 1.25)
+    ax.barh(range(len(bars)), values, color=[c for *_, c in bars], edgecolor="#333333", linewidth=0.5)
+    for i, value in enumerate(values):
+        ax.text(max(value, 0) + top * 0.02, i, f"{value:.3f}", va="center", fontsize=10)
+    ax.set_yticks(range(len(bars)), [name for name, *_ in bars])
+    ax.invert_yaxis()
+    ax.set_xlim(min(0.0, min(values)), top)
+    ax.set_xlabel("Δloss over all inputs (nats)")
+    ax.set_title(f"What breaks without it: {role.importance.value}")
+
+
+def head_figure(stats: Stats, h: HeadStats, role: HeadRole) -> Figure:
+    """One head, four panels."""
+    with style():
+        fig, ((map_ax, dist_ax), (content_ax, effect_ax)) = plt.subplots(2, 2, figsize=(11.0, 8.0))
+        attention_map(map_ax, h, stats.task.modulus)
+        distribution(dist_ax, h, stats.task.n_inputs)
+        carried(content_ax, role)
+        effects(effect_ax, role)
+        fig.suptitle(f"{h.name}: {role.headline}", fontweight="bold", fontsize=13)
+        fig.tight_layout()
+        alt = (
+            f"Head {h.name} ({role.headline}): a map over the (a, b) grid of the position that gets the most "
+            f"attention on each input; its attention from = to a, +, b and = over all inputs (mean a "
+            f"{h.mean['a']:.2f}, + {h.mean['plus']:.2f}, b {h.mean['b']:.2f}, = {h.mean['equals']:.2f}); what its "
+            f"write at = carries ({role.carries.value}); and the loss after each intervention on it."
+        )
+        rows = [
+            [f"attention_{k}_{q}", v]
+            for k in POSITION_KEYS
+            for q, v in zip(("p05", "p25", "median", "p75", "p95"), h.quantiles[k], strict=True)
+        ]
+        rows += [[f"attention_{k}_mean", h.mean[k]] for k in POSITION_KEYS]
+        rows += [[f"carries_{key}", getattr(role.write.shares, key)] for _, key, _ in CONTENT_BARS]
+        rows += [[f"delta_loss: {name}", value] for name, value, _ in effect_bars(role)]
+        return Figure(f"head_{h.name}.png", to_png(fig), alt, to_csv(["quantity", "value"], rows))

@@ -1,0 +1,82 @@
+"""What every figure shares: the style, the palette, and the `Figure` it becomes (PNG, alt text, CSV).
+
+Agg backend, fixed size and DPI, no metadata that changes between builds, and the Okabe-Ito palette,
+so that figures are byte-identical and colour-blind safe. Beside each PNG goes the CSV of the numbers
+it draws.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+DPI = 100
+# Okabe & Ito (2008), a palette that stays distinct under the common colour-vision deficiencies.
+POSITION_COLOURS = {"a": "#0072B2", "plus": "#999999", "b": "#E69F00", "equals": "#009E73"}
+IMPORTANCE_COLOURS = {"inert": "#EEEEEE", "minor": "#C6DBEF", "matters": "#6BAED6", "critical": "#08519C"}
+DARK_CELLS = {"critical"}  # cells whose text is white
+CARRIES_COLOURS = {
+    "nothing": "#EEEEEE",
+    "a": "#0072B2",
+    "b": "#E69F00",
+    "a_and_b": "#CC79A7",
+    "answer": "#009E73",
+    "mixed": "#BBBBBB",
+}
+STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "legend.fontsize": 10,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titleweight": "bold",
+    "svg.hashsalt": "modreport",
+    "axes.prop_cycle": matplotlib.cycler(
+        color=["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#000000"]
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure ready to write: its file name, PNG bytes, alt text, and the CSV of what it draws."""
+
+    name: str
+    png: bytes
+    alt: str
+    csv: str
+
+    @property
+    def csv_name(self) -> str:
+        return self.name.removesuffix(".png") + ".csv"
+
+
+def to_png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def to_csv(header: list[str], rows: list[list]) -> str:
+    """CSV text; floats with 6 decimals, like report.json."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([f"{v:.6f}" if isinstance(v, float) else v for v in row])
+    return out.getvalue()
+
+
+def style():
+    return plt.rc_context(STYLE)

@@ -1,0 +1,225 @@
+"""What a head carries, whether the model needs it, and where it looks once positions are read by content
+(contract 4b): heuristics over the content and causal measurements, every cut-off from the one table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from reporter.causal import Effect, HeadEffects
+from reporter.content import HeadWrite, PositionContent, Shares
+from reporter.fourier import PreferenceRule, preference_rule
+from reporter.labels import HeadLabel, Label, head_label
+from reporter.stats import Stats
+from reporter.task import POSITION_KEYS, head_name
+from reporter.thresholds import Thresholds
+
+
+class Carries(StrEnum):
+    """What a head's write at `=` (or a position's residual) is a function of (contract 4b)."""
+
+    nothing = "nothing"  # it barely varies with the input: a constant
+    a = "a"  # mostly a function of a alone
+    b = "b"  # mostly a function of b alone
+    a_and_b = "a_and_b"  # both operands, each a large share
+    answer = "answer"  # mostly a function of (a + b) mod p
+    mixed = "mixed"  # none of these
+
+
+class Importance(StrEnum):
+    """How much the loss rises when the head's output at `=` is replaced by its mean (contract 4b)."""
+
+    inert = "inert"
+    minor = "minor"
+    matters = "matters"
+    critical = "critical"
+
+
+def carries(shares: Shares, silent: bool, t: Thresholds) -> Carries:
+    """The label of one write or residual from its shares; ``silent`` when it barely varies."""
+    if silent:
+        return Carries.nothing
+    if shares.answer >= t.carries_answer:
+        return Carries.answer
+    if shares.a >= t.carries_single:
+        return Carries.a
+    if shares.b >= t.carries_single:
+        return Carries.b
+    if shares.a >= t.carries_both and shares.b >= t.carries_both:
+        return Carries.a_and_b
+    return Carries.mixed
+
+
+def position_carries(row: PositionContent, t: Thresholds) -> Carries:
+    s = row.shares
+    return carries(s, s.rms == 0 or s.spread < t.constant_spread * s.rms, t)
+
+
+def head_carries(write: HeadWrite, t: Thresholds) -> Carries:
+    return carries(write.shares, write.relative_spread < t.silent_spread, t)
+
+
+def importance(effect: Effect, t: Thresholds) -> Importance:
+    if effect.delta_loss >= t.importance_critical:
+        return Importance.critical
+    if effect.delta_loss >= t.importance_matters:
+        return Importance.matters
+    if effect.delta_loss >= t.importance_minor:
+        return Importance.minor
+    return Importance.inert
+
+
+@dataclass(frozen=True)
+class LayerReading:
+    """What each position holds at one layer's input: which positions a head reads `a` or `b` through."""
+
+    layer: int
+    holds: dict  # position key -> Carries
+
+    @property
+    def a_side(self) -> list[str]:
+        return [key for key in POSITION_KEYS if self.holds[key] is Carries.a]
+
+    @property
+    def b_side(self) -> list[str]:
+        return [key for key in POSITION_KEYS if self.holds[key] is Carries.b]
+
+
+def layer_readings(contents: list[PositionContent], n_layers: int, t: Thresholds) -> list[LayerReading]:
+    """For each of the first ``n_layers`` layer inputs (the last may be the unembedding's), what every position
+    holds."""
+    return [
+        LayerReading(layer, {row.position: position_carries(row, t) for row in contents if row.layer == layer})
+        for layer in range(n_layers)
+    ]
+
+
+def merged_weights(weights: np.ndarray, reading: LayerReading) -> np.ndarray:
+    """[input, key] attention with every position that holds `a` counted as `a`, and likewise `b`.
+
+    The other positions (a constant, a mix, the partial answer) keep their own columns."""
+    merged = weights.copy()
+    for side, target in ((reading.a_side, 0), (reading.b_side, 2)):
+        for key in side:
+            index = POSITION_KEYS.index(key)
+            if index != target:
+                merged[:, target] += merged[:, index]
+                merged[:, index] = 0.0
+    return merged
+
+
+class Sufficiency(StrEnum):
+    """Whether a head's pattern from `=` is explained by its rule (contract 3 "pattern")."""
+
+    sufficient = "sufficient"  # the rule's pattern costs little, the mean pattern much more
+    not_needed = "not_needed"  # even the mean pattern costs little: where it looks per input hardly matters
+    insufficient = "insufficient"  # the rule's pattern costs too much
+
+
+def sufficiency(effects: HeadEffects, t: Thresholds) -> Sufficiency:
+    if effects.pattern_mean.delta_loss < t.rule_needed:
+        return Sufficiency.not_needed
+    if effects.pattern_rule.delta_loss <= t.rule_small:
+        return Sufficiency.sufficient
+    return Sufficiency.insufficient
+
+
+def patching_agrees(label: Carries, effects: HeadEffects, t: Thresholds) -> bool | None:
+    """Whether interchange patching bears out what a head is said to carry: patching an operand it carries
+    moves the loss, and patching one it does not carry does not. A head that carries nothing must be inert.
+    None for a mixed write, which makes no claim patching could test."""
+    moved_a = effects.patch_a.delta_loss >= t.patch_moves
+    moved_b = effects.patch_b.delta_loss >= t.patch_moves
+    if label is Carries.nothing:
+        return effects.ablation_equals.delta_loss < t.importance_minor
+    if label is Carries.a:
+        return moved_a and not moved_b
+    if label is Carries.b:
+        return moved_b and not moved_a
+    if label in (Carries.a_and_b, Carries.answer):
+        return moved_a and moved_b
+    return None
+
+
+@dataclass(frozen=True)
+class HeadRole:
+    """Everything the analysis says about one head."""
+
+    layer: int
+    head: int
+    looks: Label  # where it looks, by position (contract 4)
+    reads: Label  # where it looks once positions are read by what they hold
+    carries: Carries  # what its write at `=` carries
+    write: HeadWrite
+    effects: HeadEffects
+    importance: Importance  # from mean-ablation at `=`
+    importance_anywhere: Importance  # from mean-ablation at every position
+    sufficiency: Sufficiency  # whether its rule explains its pattern
+    preference: PreferenceRule | None  # for a head that switches between a and b: the one frequency behind it
+    patching_agrees: bool | None
+
+    @property
+    def name(self) -> str:
+        return head_name(self.layer, self.head)
+
+    @property
+    def headline(self) -> str:
+        """What the head does, in a few words, from its labels (the overview grid shows it)."""
+        if self.carries is Carries.nothing:
+            return "sink: writes a constant"
+        if self.reads.kind is HeadLabel.switches_ab:
+            return "switches a / b" + (f", k = {self.preference.frequency}" if self.preference else "")
+        if self.carries is Carries.answer:
+            return "carries the answer"
+        return {
+            HeadLabel.attends_a: "reads a",
+            HeadLabel.attends_b: "reads b",
+            HeadLabel.splits_ab: "splits a, b",
+            HeadLabel.spread: "spread",
+            HeadLabel.self: "reads =",
+            HeadLabel.attends_plus: "reads +",
+        }.get(self.reads.kind, f"mixed, carries {self.carries.value}")
+
+    @property
+    def confirmed(self) -> bool | None:
+        """Whether interventions bear out what the page says it does (its rule, and what it carries)."""
+        if self.patching_agrees is None and self.sufficiency is not Sufficiency.insufficient:
+            return None
+        return bool(self.patching_agrees) and self.sufficiency is not Sufficiency.insufficient
+
+
+def head_roles(
+    stats: Stats, readings: list[LayerReading], writes: list[HeadWrite], effects: list[HeadEffects], t: Thresholds
+) -> list[HeadRole]:
+    """Every head's role, in layer-then-head order."""
+    p = stats.task.modulus
+    roles = []
+    for h, write, effect in zip(stats.heads, writes, effects, strict=True):
+        reading = readings[h.layer]
+        looks, reads = head_label(h, t), head_label(h, t, merged_weights(h.weights, reading))
+        label = head_carries(write, t)
+        preference = None
+        if HeadLabel.switches_ab in (reads.kind, looks.kind) and reading.a_side and reading.b_side:
+            a_side = h.weights[:, [POSITION_KEYS.index(k) for k in reading.a_side]].sum(-1)
+            b_side = h.weights[:, [POSITION_KEYS.index(k) for k in reading.b_side]].sum(-1)
+            preference = preference_rule(a_side, b_side, p)
+        roles.append(
+            HeadRole(
+                layer=h.layer,
+                head=h.head,
+                looks=looks,
+                reads=reads,
+                carries=label,
+                write=write,
+                effects=effect,
+                importance=importance(effect.ablation_equals, t),
+                importance_anywhere=importance(effect.ablation_all, t),
+                sufficiency=sufficiency(effect, t),
+                preference=preference,
+                patching_agrees=patching_agrees(label, effect, t),
+            )
+        )
+    return roles

@@ -1,0 +1,49 @@
+"""Fourier: known frequencies come back from spectra and from a switching head's choice."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from reporter.fourier import preference_rule, spectrum
+from tests.handmade import FREQUENCY, PHASE, analysed
+
+
+def test_an_embedding_built_from_known_frequencies_gives_them_back():
+    p = 31
+    x = torch.arange(p, dtype=torch.float64)
+    embedding = torch.stack(
+        [
+            torch.cos(2 * math.pi * 4 * x / p),
+            torch.sin(2 * math.pi * 4 * x / p),
+            0.5 * torch.cos(2 * math.pi * 9 * x / p + 1.0),
+        ],
+        -1,
+    )
+    top = spectrum(embedding, p).top(3)
+    assert [k for k, _ in top[:2]] == [4, 9]
+    assert top[0][1] == pytest.approx(2 / 2.25) and top[1][1] == pytest.approx(0.25 / 2.25)
+
+
+def test_a_preference_built_from_one_frequency_is_recovered():
+    p = 29
+    h = np.cos(2 * math.pi * 5 * np.arange(p) / p + 0.4)
+    score = h[:, None] - h[None, :]  # prefers a when h(a) > h(b)
+    weight_a = (1 / (1 + np.exp(-40 * score))).reshape(-1)
+    rule = preference_rule(weight_a, 1 - weight_a, p)
+    assert rule.frequency == 5 and rule.phase == pytest.approx(0.4, abs=0.02)
+    assert rule.accuracy > 0.95 and rule.explained > 0.95
+
+
+def test_a_switch_head_built_with_one_frequency_gets_that_frequency_and_its_rule():
+    _, _, _, _, reading = analysed(23, [["frequency:copy", "equals"]], readout=True)
+    switch = reading.roles[0]
+    assert switch.looks.kind.value == "switches_ab"
+    assert switch.preference.frequency == FREQUENCY
+    assert switch.preference.phase == pytest.approx(PHASE, abs=0.05)
+    assert switch.preference.accuracy > 0.95
+    assert switch.effects.rule == "additive"
+    assert abs(switch.effects.pattern_rule.delta_loss) < 1e-3  # its scores are exactly additive
