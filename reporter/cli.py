@@ -160,6 +160,7 @@ def build(
     out: Path,
     html: Path,
     no_html: bool,
+    engine: str,
     templates: Path,
 ) -> None:
     """Analyse a checkpoint and publish the report as a website."""
@@ -201,7 +202,7 @@ def build(
             write_files(files, folders[0])
             click.echo("[5/5] skipping mkdocs (--no-html)" if no_html else "[5/5] building the HTML site", err=True)
             if not no_html:
-                build_html(MKDOCS_CONFIG, folders[0], folders[1])
+                build_html(MKDOCS_CONFIG, folders[0], folders[1], engine)
     click.echo(summary_lines(analysis)[0])
     if no_html:
         click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")

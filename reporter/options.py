@@ -15,6 +15,7 @@ import click
 
 from reporter.recipe import Recipe
 from reporter.resources import DEFAULT_CHECKPOINT, TEMPLATES
+from reporter.site import ENGINES
 from reporter.thresholds import Thresholds, parse_setting
 
 RECIPE = Recipe()
@@ -86,7 +87,7 @@ def pages_option(help_text: str):
 
 
 def site_options(command):
-    """Where `build` writes: the Markdown pages, the HTML site, and the templates it fills."""
+    """Where `build` writes: the Markdown pages, the HTML site and its engine, and the templates it fills."""
     for option in reversed(
         (
             pages_option("Folder for the Markdown pages, figures and report.json (the mkdocs docs_dir)."),
@@ -97,7 +98,14 @@ def site_options(command):
                 show_default=True,
                 help="Folder for the built HTML site.",
             ),
-            click.option("--no-html", is_flag=True, help="Write the Markdown pages only; skip mkdocs."),
+            click.option("--no-html", is_flag=True, help="Write the Markdown pages only; build no HTML."),
+            click.option(
+                "--engine",
+                type=click.Choice(ENGINES),
+                default=ENGINES[0],
+                show_default=True,
+                help="Site generator for the HTML: mkdocs (mkdocs-material) or zensical (its successor).",
+            ),
             click.option(
                 "--templates",
                 type=click.Path(path_type=Path),

@@ -1,38 +1,54 @@
-"""Build the HTML site from the Markdown pages with mkdocs-material."""
+"""Build the HTML site from the Markdown pages with mkdocs-material (the default) or Zensical.
+
+Both engines read the same configuration (templates/mkdocs.yml) and the same Markdown. Whatever an
+engine reports, its output is swapped in only when it holds every page: Zensical has been seen to exit
+0 with an empty site after a template error.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
-BUILD_EPOCH = "1700000000"  # fixed SOURCE_DATE_EPOCH: the sitemap carries no build date
+ENGINES = ("mkdocs", "zensical")  # the first is the default
+BUILD_EPOCH = "1700000000"  # fixed SOURCE_DATE_EPOCH: mkdocs's sitemap carries no build date
 PR_SET_PDEATHSIG = 1
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# GLightbox, which Zensical's pages would otherwise fetch from the internet when a page shows an image:
+# the copy that mkdocs-glightbox ships, published where that plugin publishes it for mkdocs.
+GLIGHTBOX = {  # where the site publishes it -> the file in mkdocs_glightbox/glightbox/
+    "assets/javascripts/glightbox.min.js": "glightbox.min.js",
+    "assets/stylesheets/glightbox.min.css": "glightbox.min.css",
+}
 
 
 class SiteError(RuntimeError):
-    """mkdocs could not build the site; the message is one sentence."""
+    """The site engine could not build the site; the message is one sentence."""
 
 
-def mkdocs_environment() -> dict:
+def engine_environment() -> dict:
     env = dict(os.environ)
     env.setdefault("SOURCE_DATE_EPOCH", BUILD_EPOCH)
     env["NO_MKDOCS_2_WARNING"] = "1"
     return env
 
 
-def derived_config(base: Path, docs_dir: Path, site_dir: Path, folder: Path) -> Path:
-    """A config in ``folder`` that inherits ``base`` but reads ``docs_dir`` and writes ``site_dir``."""
+def derived_config(folder: Path, settings: dict) -> Path:
+    """A config ``folder``/mkdocs.yml holding ``settings`` (one JSON value a key; JSON is YAML), typically
+    `INHERIT` of the shipped configuration and the folders to read and write."""
     path = folder / "mkdocs.yml"
-    values = {"INHERIT": base.resolve(), "docs_dir": docs_dir.resolve(), "site_dir": site_dir.resolve()}
-    path.write_text("".join(f"{key}: {json.dumps(str(value))}\n" for key, value in values.items()))  # JSON is YAML
+    path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()))
     return path
 
 
@@ -40,8 +56,8 @@ STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 def die_with_parent() -> None:
-    """In the child, before mkdocs starts: be killed when modreport dies, even by SIGKILL (Linux), and take
-    Ctrl-C and SIGTERM again (the parent blocked them while it started the child)."""
+    """In the child, before the engine starts: be killed when modreport dies, even by SIGKILL (Linux), and
+    take Ctrl-C and SIGTERM again (the parent blocked them while it started the child)."""
     ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
 
@@ -54,7 +70,7 @@ def child(command: list[str], **options) -> Iterator[subprocess.Popen]:
     and the moment the child has asked to die with its parent."""
     signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
     try:
-        process = subprocess.Popen(command, env=mkdocs_environment(), preexec_fn=die_with_parent, **options)
+        process = subprocess.Popen(command, env=engine_environment(), preexec_fn=die_with_parent, **options)
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)
     try:
@@ -65,27 +81,91 @@ def child(command: list[str], **options) -> Iterator[subprocess.Popen]:
         process.wait()
 
 
-def build_html(base_config: Path, docs_dir: Path, site_dir: Path) -> None:
-    """Run `mkdocs build --strict` from ``docs_dir`` into ``site_dir``."""
-    if not base_config.is_file():
-        raise SiteError(f"the mkdocs configuration {base_config} is missing.")
-    with tempfile.TemporaryDirectory(prefix="modreport-mkdocs-") as folder:
-        config = derived_config(base_config, docs_dir, site_dir, Path(folder))
-        command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config)]
-        with child(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-            stdout, stderr = process.communicate()
+def run(engine: str, command: list[str], cwd: Path) -> None:
+    """Run an engine's build command; a failure is one SiteError sentence quoting the engine's reason."""
+    with child(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd) as process:
+        stdout, stderr = process.communicate()
     if process.returncode != 0:
-        lines = [line.strip() for line in (stderr + stdout).splitlines() if line.strip()]
-        reason = next(
-            (l for l in lines if "Error" in l or "WARNING" in l or "Aborted" in l), lines[-1] if lines else "no output"
-        )
-        raise SiteError(f"mkdocs build failed: {reason}")
+        lines = [ANSI.sub("", line).strip() for line in (stderr + stdout).splitlines()]
+        raise SiteError(f"{engine} build failed: {failure_reason([line for line in lines if line])}")
+
+
+def failure_reason(lines: list[str]) -> str:
+    """The line of an engine's output that says why it failed, with the place it names (Zensical prints
+    the file and line in a box below its warning)."""
+    reason = next(
+        (l for l in lines if "Error" in l or "WARNING" in l or "Warning:" in l or "Aborted" in l),
+        lines[-1] if lines else "no output",
+    )
+    place = next((m.group(1) for l in lines if (m := re.search(r"\[ (\S+:\d+:\d+) \]", l))), None)
+    source = next((m.group(1).strip() for l in lines if (m := re.match(r"\d+ │ (.*)", l))), None)
+    return reason + (f" at {place}" if place else "") + (f" ({source})" if source else "")
+
+
+def build_html(base_config: Path, docs_dir: Path, site_dir: Path, engine: str = ENGINES[0]) -> None:
+    """Build the site of the Markdown in ``docs_dir`` into ``site_dir`` with ``engine`` (strict: a warning
+    fails the build), and check that it holds every page."""
+    if not base_config.is_file():
+        raise SiteError(f"the site configuration {base_config} is missing.")
+    with tempfile.TemporaryDirectory(prefix="modreport-site-") as folder:
+        if engine == "zensical":
+            build_with_zensical(base_config, docs_dir, site_dir, Path(folder))
+        else:
+            settings = {"INHERIT": str(base_config.resolve()), "docs_dir": str(docs_dir.resolve())}
+            config = derived_config(Path(folder), {**settings, "site_dir": str(site_dir.resolve())})
+            run(engine, [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config)], folder)
+    check_every_page(docs_dir, site_dir, engine)
+
+
+def build_with_zensical(base_config: Path, docs_dir: Path, site_dir: Path, project: Path) -> None:
+    """Zensical reads and writes only inside the folder of its configuration (and keeps a cache there):
+    build a copy of the pages in the fresh folder ``project``, then move the site into ``site_dir``."""
+    shutil.copytree(docs_dir, project / "docs")
+    for target, name in GLIGHTBOX.items():
+        path = project / "docs" / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(resources.files("mkdocs_glightbox").joinpath("glightbox", name).read_bytes())
+    settings = {
+        "INHERIT": str(base_config.resolve()),
+        "docs_dir": "docs",
+        "site_dir": "site",
+        # Merged into the shipped configuration's lists. A script that defines GLightbox before the theme's
+        # own script runs keeps the theme from fetching it.
+        "extra_css": ["assets/stylesheets/glightbox.min.css"],
+        "extra": {"polyfills": ["assets/javascripts/glightbox.min.js"]},
+    }
+    config = derived_config(project, settings)
+    run("zensical", [sys.executable, "-m", "zensical", "build", "--strict", "--config-file", str(config)], project)
+    built = project / "site"
+    for entry in sorted(built.iterdir()) if built.is_dir() else ():  # an engine may exit 0 having built nothing
+        shutil.move(entry, site_dir / entry.name)
+
+
+def check_every_page(docs_dir: Path, site_dir: Path, engine: str) -> None:
+    """Refuse a site that lacks index.html or the HTML page of any Markdown page, whatever the engine said."""
+    pages = {"index.html"} | {
+        page.relative_to(docs_dir).with_suffix(".html").as_posix()
+        for page in docs_dir.rglob("*.md")
+        if not any(part.startswith(".") for part in page.relative_to(docs_dir).parts)
+    }
+    missing = [
+        name for name in sorted(pages, key=lambda name: (name != "index.html", name)) if not written(site_dir / name)
+    ]
+    if missing:
+        more = f" and {len(missing) - 1} more of the {len(pages)} pages" if len(missing) > 1 else ""
+        raise SiteError(f"{engine} reported success but its site lacks {missing[0]}{more}; nothing was replaced.")
+
+
+def written(page: Path) -> bool:
+    return page.is_file() and page.stat().st_size > 0
 
 
 def serve(base_config: Path, docs_dir: Path, address: str) -> int:
-    """Preview with live reload (`mkdocs serve`); returns its exit code."""
-    with tempfile.TemporaryDirectory(prefix="modreport-mkdocs-") as folder:
-        config = derived_config(base_config, docs_dir, Path(folder) / "public", Path(folder))
+    """Preview with live reload (`mkdocs serve`); returns its exit code. Zensical cannot serve here: it
+    reads only pages inside the folder of its configuration, so it would watch a copy, not ``docs_dir``."""
+    with tempfile.TemporaryDirectory(prefix="modreport-site-") as folder:
+        settings = {"INHERIT": str(base_config.resolve()), "docs_dir": str(docs_dir.resolve())}
+        config = derived_config(Path(folder), {**settings, "site_dir": str(Path(folder) / "public")})
         command = [sys.executable, "-m", "mkdocs", "serve", "--config-file", str(config), "--dev-addr", address]
         with child(command) as server:
             try:

@@ -66,12 +66,34 @@ def tiny_checkpoint(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def built(tiny_checkpoint, tmp_path_factory):
-    """A full build (Markdown and HTML) of the tiny trained model."""
-    root = tmp_path_factory.mktemp("build")
-    result = invoke("build", "--checkpoint", tiny_checkpoint, "--out", root / "site", "--html", root / "public")
-    assert result.exit_code == 0, result.output
-    return root
+def build_with(tiny_checkpoint, tmp_path_factory):
+    """build_with(engine) -> a folder holding a full build (Markdown in site/, HTML in public/) of the tiny
+    trained model with that site engine, built once per session."""
+
+    @functools.cache
+    def build(engine: str) -> Path:
+        root = tmp_path_factory.mktemp(f"build-{engine}")
+        result = invoke(
+            "build",
+            "--checkpoint",
+            tiny_checkpoint,
+            "--out",
+            root / "site",
+            "--html",
+            root / "public",
+            "--engine",
+            engine,
+        )
+        assert result.exit_code == 0, result.output
+        return root
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def built(build_with):
+    """A full build (Markdown and HTML) of the tiny trained model with the default engine."""
+    return build_with("mkdocs")
 
 
 @pytest.fixture(scope="session")

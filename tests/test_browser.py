@@ -1,4 +1,6 @@
-"""The built site in a real browser: every page loads with no console error, every image shows.
+"""The built site in a real browser, opened from disk (file://) as a user opens public/index.html, for
+each site engine: every page loads with no console error and fetches nothing from outside the site,
+every image shows and opens in the lightbox, the palette toggle works, and search finds a page.
 
 Uses Debian's chromium (or the one named by MODREPORT_CHROMIUM) through Playwright; no browser
 download. Screenshots of every page go to tests/screenshots/ for a person to look at.
@@ -6,32 +8,13 @@ download. Screenshots of every page go to tests/screenshots/ for a person to loo
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 
 import pytest
 
+from reporter.site import ENGINES
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def served(built):
-    """The built HTML on a loopback port."""
-    handler = functools.partial(QuietHandler, directory=str(built / "public"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
 PAGES = [
     "index.html",
     "heads.html",
@@ -41,35 +24,83 @@ PAGES = [
     "methodology.html",
     "provenance.html",
 ]
+WITH_FIGURES = ("index.html", "heads.html", "layers.html", "pairs.html", "training.html")
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def site(request, build_with) -> tuple[str, Path]:
+    """(engine, the built HTML folder)."""
+    return request.param, build_with(request.param) / "public"
+
+
+@pytest.fixture
+def open_page(browser):
+    """open_page(path) -> (the page, opened from disk, and the problems it reported while loading)."""
+    pages = []
+
+    def opened(path: Path):
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        pages.append(page)
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+        # Anything not on disk would be a download from the internet (a font, a script, a style sheet).
+        page.on(
+            "request", lambda r: None if r.url.startswith(("file:", "data:")) else problems.append(f"fetched {r.url}")
+        )
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_timeout(300)  # scripts that load on demand (search index, lightbox) have started
+        return page, problems
+
+    yield opened
+    for page in pages:
+        page.close()
 
 
 @pytest.mark.parametrize("page_name", PAGES)
-def test_page_loads_cleanly_with_every_image(browser, served, page_name):
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: problems.append(f"console: {message.text}") if message.type == "error" else None)
-    page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
-    page.goto(f"{served}/{page_name}", wait_until="networkidle")
+def test_page_loads_cleanly_from_disk_with_every_image(site, open_page, page_name):
+    engine, public = site
+    page, problems = open_page(public / page_name)
     images = page.eval_on_selector_all(
         "article img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.alt])"
     )
     SCREENSHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / page_name.replace(".html", ".png")), full_page=True)
-    page.close()
+    page.screenshot(path=str(SCREENSHOTS / f"{engine}-{page_name.replace('.html', '.png')}"), full_page=True)
     assert problems == []
     for src, width, alt in images:
         assert width > 0, f"{src} did not load"
         assert alt, f"{src} has no alt text"
-    if page_name in ("index.html", "heads.html", "layers.html", "pairs.html", "training.html"):
+    if page_name in WITH_FIGURES:
         assert images, f"{page_name} shows no figure"
 
 
-def test_palette_toggle_switches_to_dark(browser, served):
-    page = browser.new_page()
-    page.goto(f"{served}/index.html", wait_until="networkidle")
+def test_palette_toggle_switches_to_dark(site, open_page):
+    page, problems = open_page(site[1] / "index.html")
     before = page.eval_on_selector("body", "b => b.getAttribute('data-md-color-scheme')")
     page.click("label.md-header__button[for^='__palette']:visible")
     after = page.eval_on_selector("body", "b => b.getAttribute('data-md-color-scheme')")
-    page.close()
     assert {before, after} == {"default", "slate"}
+    assert problems == []
+
+
+def test_a_figure_opens_in_the_lightbox(site, open_page):
+    page, problems = open_page(site[1] / "index.html")
+    page.click("article a.glightbox img")
+    page.wait_for_selector(".gslide-image img", state="visible", timeout=5000)
+    assert problems == []
+
+
+def test_search_finds_a_page(site, open_page):
+    engine, public = site
+    page, problems = open_page(public / "index.html")
+    if engine == "mkdocs":
+        page.fill("input.md-search__input", "methodology")
+        results = page.locator(".md-search-result__item")
+    else:  # Zensical's search opens in a dialog of its own
+        page.click("button.md-search__button")
+        page.keyboard.type("methodology")
+        results = page.get_by_role("listbox", name="Search results").get_by_role("option")
+    results.first.wait_for(timeout=5000)
+    assert results.count() > 0
+    assert problems == []

@@ -12,7 +12,7 @@ README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 def test_readme_opens_with_the_setup_and_test_commands():
     blocks = re.findall(r"```bash\n(.*?)\n```", README, re.S)
-    assert blocks[0].startswith("python3 -m venv .venv && .venv/bin/pip install -c constraints.txt -e .")
+    assert blocks[0].startswith("python3 -m venv .venv && .venv/bin/python scripts/install.py && ")
     assert blocks[0].endswith(".venv/bin/modreport build")
     ci = (Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert blocks[1] in ci.splitlines()

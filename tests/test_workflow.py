@@ -1,5 +1,6 @@
 """The GitHub Actions workflow, checked offline: schema, security audit, shell steps, and that it
-runs the README's setup and `modreport build` and publishes the HTML."""
+runs the README's test command, the README's setup and `modreport build`, and publishes the HTML only
+once the tests have passed."""
 
 from __future__ import annotations
 
@@ -49,10 +50,12 @@ def test_triggers_on_push_to_main_and_by_hand():
     assert "workflow_dispatch" in triggers
 
 
+def readme_commands() -> list[str]:
+    return re.findall(r"```bash\n(.*?)\n```", (ROOT / "README.md").read_text(), re.S)[:2]
+
+
 def test_runs_the_readme_setup_then_build_and_publishes_pages():
-    readme = (ROOT / "README.md").read_text()
-    setup = re.search(r"```bash\n(.*?)\n```", readme, re.S).group(1)
-    readme_setup = setup.split(" && .venv/bin/modreport")[0]
+    readme_setup = readme_commands()[0].split(" && .venv/bin/modreport")[0]
     build = workflow()["jobs"]["build"]
     runs = [step.get("run", "") for step in build["steps"]]
     assert readme_setup in runs
@@ -63,3 +66,27 @@ def test_runs_the_readme_setup_then_build_and_publishes_pages():
     setup_python = next(s for s in build["steps"] if s.get("uses", "").startswith("actions/setup-python@"))
     assert setup_python["with"]["cache"] == "pip"
     assert workflow()["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+
+
+def test_a_test_job_runs_exactly_the_readme_test_command():
+    test = workflow()["jobs"]["test"]
+    runs = [step["run"] for step in test["steps"] if "run" in step]
+    assert runs == [readme_commands()[1]]
+    # The README's command installs Debian's chromium with apt: the job runs as root in a Debian image.
+    assert test["container"].startswith("python:3.11-") and "bookworm" in test["container"]
+    assert test["permissions"] == {"contents": "read"}
+    uses = [step.get("uses", "") for step in test["steps"]]
+    assert any(u.startswith("actions/cache@") for u in uses)  # pip's downloads are cached
+
+
+def test_publishes_only_after_the_tests_and_the_build_pass():
+    jobs = workflow()["jobs"]
+    assert set(jobs["deploy"]["needs"]) == {"test", "build"}
+    assert "environment" not in jobs["test"] and "needs" not in jobs["test"]
+
+
+def test_every_action_is_pinned_to_a_commit():
+    for job in workflow()["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
