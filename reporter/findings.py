@@ -267,7 +267,7 @@ def sinks(roles: list[HeadRole]) -> Finding:
     found = [r for r in roles if r.carries is Carries.nothing]
     described = "; ".join(
         f"{r.name} looks {r.looks.kind.value} and mean-ablating it at `=` changes the loss by "
-        f"{r.effects.ablation_equals.delta_loss:+.3f} nats"
+        f"{round(r.effects.ablation_equals.delta_loss, 3) + 0.0:+.3f} nats"
         for r in found
     )
     text = (

@@ -48,7 +48,7 @@ def number(value: float | None, digits: int = 2) -> str:
     """0.1234 -> "0.12"; a value that rounds to zero is "0.00", never "-0.00"."""
     if value is None:
         return "n/a"
-    return f"{0.0 if round(value, digits) == 0 else value:.{digits}f}"
+    return f"{round(value, digits) + 0.0:.{digits}f}"
 
 
 def value(x: float) -> str:

@@ -39,7 +39,7 @@ def rounded(value, digits: int = DIGITS):
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (float, np.floating)):
-        return round(float(value), digits)
+        return round(float(value), digits) + 0.0  # + 0.0: never "-0.0" for a value that rounds to zero
     if isinstance(value, np.integer):
         return int(value)
     return value

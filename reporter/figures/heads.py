@@ -13,6 +13,7 @@ from reporter.figures.style import (
     IMPORTANCE_COLOURS,
     POSITION_COLOURS,
     Figure,
+    fixed,
     style,
     to_csv,
     to_png,
@@ -40,12 +41,12 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
                 )
             )
             ink = "#FFFFFF" if band in DARK_CELLS else "#111111"
-            delta = role.effects.ablation_equals.delta_loss
+            delta = fixed(role.effects.ablation_equals.delta_loss, 2)
             lines = [
                 (role.name, 11, "bold"),
                 (role.headline, 10.5, "normal"),
                 (f"looks {role.looks.kind.value}", 9, "normal"),
-                (f"carries {role.carries.value} · Δ {delta:.2f}", 9, "normal"),
+                (f"carries {role.carries.value} · Δ {delta}", 9, "normal"),
             ]
             for i, (text, size, weight) in enumerate(lines):
                 ax.text(
@@ -202,7 +203,7 @@ def effects(ax, role: HeadRole) -> None:
     top = max(1.0, max(values) * 1.25)
     ax.barh(range(len(bars)), values, color=[c for *_, c in bars], edgecolor="#333333", linewidth=0.5)
     for i, value in enumerate(values):
-        ax.text(max(value, 0) + top * 0.02, i, f"{value:.3f}", va="center", fontsize=10)
+        ax.text(max(value, 0) + top * 0.02, i, fixed(value, 3), va="center", fontsize=10)
     ax.set_yticks(range(len(bars)), [name for name, *_ in bars])
     ax.invert_yaxis()
     ax.set_xlim(min(0.0, min(values)), top)

@@ -68,13 +68,18 @@ def to_png(fig) -> bytes:
     return buffer.getvalue()
 
 
+def fixed(value: float, digits: int) -> str:
+    """``value`` with ``digits`` decimals, and never "-0.00" for a value that rounds to zero."""
+    return f"{round(value, digits) + 0.0:.{digits}f}"
+
+
 def to_csv(header: list[str], rows: list[list]) -> str:
     """CSV text; floats with 6 decimals, like report.json."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     for row in rows:
-        writer.writerow([f"{v:.6f}" if isinstance(v, float) else v for v in row])
+        writer.writerow([fixed(v, 6) if isinstance(v, float) else v for v in row])
     return out.getvalue()
 
 
