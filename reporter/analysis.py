@@ -137,10 +137,10 @@ class Reading:
     findings: list[Finding]
 
 
-def interpret(stats: Stats, measured: Measurements, t: Thresholds) -> Reading:
-    """Labels, roles, trends and findings from the statistics and the measurements."""
+def interpret(stats: Stats, measured: Measurements, t: Thresholds, memo: dict | None = None) -> Reading:
+    """Labels, roles, trends and findings from the statistics and the measurements (``memo``: see head_roles)."""
     readings = layer_readings(measured.contents, stats.n_layers + 1, t)  # the last: the unembedding's input
-    roles = head_roles(stats, readings, measured.writes, measured.effects, t)
+    roles = head_roles(stats, readings, measured.writes, measured.effects, t, memo)
     trends = layer_trends(stats.layers, [role.looks for role in roles])
     return Reading(readings, roles, trends, check_findings(stats, readings, roles, t))
 
@@ -232,21 +232,23 @@ def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
 
 def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     """Load, measure (or read the cache), and interpret one checkpoint. Raises CheckpointError or PairError."""
-    import torch
-
     from reporter.capture import NonFiniteLogits
     from reporter.checkpoint import load_checkpoint, read_config, weights_digest
     from reporter.model import CheckpointError
 
-    config, task, training = read_config(directory)
+    # A cached entry exists only for these exact bytes, checked in full when it was made: a hit skips the
+    # check of the config's keys against TransformerLens (and importing it).
+    found = cache.load(directory, options, (Measurements, Baseline)) if cache else None
+    config, task, training = read_config(directory, check_keys=found is None)
     pairs = check_pairs(options.pairs, task.modulus)  # refused before the model is built
     m, t = config["model"], options.thresholds
     check_fits(
         analysis_bytes(task.modulus, m["n_layers"], m["n_heads"], m["d_model"]),
         f"analysing all {task.n_inputs} inputs of this model (p = {task.modulus})",
     )
-    found = cache.load(directory, options, (Measurements, Baseline)) if cache else None
     if found is None:
+        import torch
+
         loaded = load_checkpoint(directory, dtype=torch.float64)
         try:
             found = (measure(loaded.model, task, t.key_frequency), measure_baseline(config["model"], task))

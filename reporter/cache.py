@@ -86,6 +86,7 @@ class Cache:
             "weights": weights_digest(directory),
             "options": {"pairs": options.pairs, "thresholds": dataclasses.asdict(options.thresholds)},
             "versions": {name: version(name) for name in PACKAGES},
+            "code": source_digest(),
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -124,6 +125,40 @@ class Cache:
         except OSError:
             return
 
+    def load_figures(self, directory: Path, options) -> list | None:
+        """The figures drawn for this checkpoint and these options, or None."""
+        from reporter.figures import Figure
+
+        folder = self.folder / self.key(directory, options) / "figures"
+        try:
+            index = json.loads((folder / "index.json").read_text())
+            return [
+                Figure(
+                    item["name"],
+                    (folder / item["name"]).read_bytes(),
+                    item["alt"],
+                    (folder / (item["name"] + ".csv")).read_text(),
+                )
+                for item in index
+            ]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def store_figures(self, directory: Path, options, figures: list) -> None:
+        """Keep the figures beside the measurements (whose entry must exist); failures are ignored."""
+        entry = self.folder / self.key(directory, options)
+        if not entry.is_dir() or (entry / "figures").exists():
+            return
+        try:
+            staging = Path(tempfile.mkdtemp(prefix=".figures-", dir=entry))
+            for figure in figures:
+                (staging / figure.name).write_bytes(figure.png)
+                (staging / (figure.name + ".csv")).write_text(figure.csv)
+            (staging / "index.json").write_text(json.dumps([{"name": f.name, "alt": f.alt} for f in figures]))
+            os.rename(staging, entry / "figures")
+        except OSError:
+            return
+
     def prune(self) -> None:
         """Keep the KEEP most recently used entries; remove staging folders a killed run left (an hour old)."""
         import time
@@ -138,6 +173,16 @@ class Cache:
         )
         for old in entries[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def source_digest() -> str:
+    """sha256 of modreport's own code: a cache entry never outlives the code that made it."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in [*sorted(package.rglob("*.py")), package / "report.schema.json"]:
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def default_folder() -> Path:

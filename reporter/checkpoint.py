@@ -46,8 +46,9 @@ def save_checkpoint(model, config: dict, directory: Path) -> None:
     (directory / CONFIG_FILE).write_text(text + "\n")
 
 
-def read_config(directory: Path) -> tuple[dict, Task, TrainingRecord | None]:
-    """config.json of a checkpoint: its task and training record, every block checked."""
+def read_config(directory: Path, check_keys: bool = True) -> tuple[dict, Task, TrainingRecord | None]:
+    """config.json of a checkpoint: its task and training record, every block checked (the model block's keys
+    against TransformerLens unless ``check_keys`` is False: for a config already checked in full)."""
     if not directory.is_dir():
         raise CheckpointError(f"checkpoint directory {directory} does not exist.")
     path = directory / CONFIG_FILE
@@ -65,7 +66,7 @@ def read_config(directory: Path) -> tuple[dict, Task, TrainingRecord | None]:
         raise CheckpointError(f'{path} has no "model" object.')
     if not isinstance(config.get("task"), dict):
         raise CheckpointError(f'{path} has no "task" object.')
-    check_model_config(config["model"], str(path))
+    check_model_config(config["model"], str(path), check_keys)
     task = task_from_config(config, path)
     return config, task, training_record(config.get("training"), path)
 

@@ -195,7 +195,9 @@ def build(
         click.echo("[2/5] measuring attention over all inputs, labelling heads, checking claims", err=True)
         analysis = analyse(checkpoint, options, cache)
         click.echo("[3/5] drawing figures", err=True)
-        figures = draw_all(analysis)
+        figures = (cache and cache.load_figures(checkpoint, options)) or draw_all(analysis)
+        if cache:
+            cache.store_figures(checkpoint, options, figures)
         click.echo("[4/5] filling templates", err=True)
         files = site_files(analysis, figures, templates)
         with replacing_all(targets) as folders:

@@ -15,6 +15,7 @@ import numpy as np
 from reporter.labels import SINGLE_INPUT, HeadLabel
 from reporter.roles import Carries, HeadRole, Importance, LayerReading, merged_weights
 from reporter.stats import Stats
+from reporter.task import POSITION_KEYS
 from reporter.thresholds import Thresholds
 
 POSITION, CONTENT = "position", "content"
@@ -42,9 +43,8 @@ def content_attention(stats: Stats, readings: list[LayerReading]) -> list[dict]:
     where they hold something else."""
     rows = []
     for layer in range(stats.n_layers):
-        merged = np.mean(
-            [merged_weights(h.weights, readings[layer]).mean(0) for h in stats.heads if h.layer == layer], axis=0
-        )  # [key]
+        # merging positions is linear, so merging the layer's mean attention [1, key] is the mean of the merged
+        merged = merged_weights(np.array([[stats.layers[layer].mean[k] for k in POSITION_KEYS]]), readings[layer])[0]
         rows.append(
             {"a": float(merged[0]), "plus": float(merged[1]), "b": float(merged[2]), "equals": float(merged[3])}
         )

@@ -30,6 +30,7 @@ PAGES = (
     "provenance.md",
 )
 FIGURE_DIR = "figures"
+SCHEMA = Path(__file__).resolve().parent / "report.schema.json"  # describes report.json; published beside it
 TOKENS = dict(zip(POSITION_KEYS, POSITIONS, strict=True))  # position key -> the token it holds: "plus" -> "+"
 PLAIN = set(" .,-+/_")  # characters of a foreign string that Markdown and HTML read as plain text (or, for _, as
 #                        harmless emphasis at worst)
@@ -197,4 +198,5 @@ def site_files(analysis: Analysis, figures: list, template_dir: Path) -> dict[st
     files.update({f"{FIGURE_DIR}/{f.name}": f.png for f in figures})
     files.update({f"{FIGURE_DIR}/{f.csv_name}": f.csv.encode() for f in figures})
     files["report.json"] = dumps(report).encode()
+    files["report.schema.json"] = SCHEMA.read_bytes()
     return files

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import StrEnum
 
 import numpy as np
@@ -15,7 +15,7 @@ from reporter.fourier import PreferenceRule, preference_rule
 from reporter.labels import HeadLabel, Label, head_label
 from reporter.stats import Stats
 from reporter.task import POSITION_KEYS, head_name
-from reporter.thresholds import Thresholds
+from reporter.thresholds import LABELS, PAGES, Thresholds
 
 
 class Carries(StrEnum):
@@ -192,14 +192,25 @@ class HeadRole:
 
 
 def head_roles(
-    stats: Stats, readings: list[LayerReading], writes: list[HeadWrite], effects: list[HeadEffects], t: Thresholds
+    stats: Stats,
+    readings: list[LayerReading],
+    writes: list[HeadWrite],
+    effects: list[HeadEffects],
+    t: Thresholds,
+    memo: dict | None = None,
 ) -> list[HeadRole]:
-    """Every head's role, in layer-then-head order."""
+    """Every head's role, in layer-then-head order. ``memo`` keeps the attention labels between calls whose
+    label thresholds and position readings are the same (the sensitivity sweep re-runs this a hundred times)."""
     p = stats.task.modulus
+    memo = {} if memo is None else memo
+    by_labels = tuple(getattr(t, f.name) for f in fields(t) if t.group_of(f.name) in (LABELS, PAGES))
     roles = []
     for h, write, effect in zip(stats.heads, writes, effects, strict=True):
         reading = readings[h.layer]
-        looks, reads = head_label(h, t), head_label(h, t, merged_weights(h.weights, reading))
+        key = (h.layer, h.head, by_labels, tuple(reading.a_side), tuple(reading.b_side))
+        if key not in memo:
+            memo[key] = (head_label(h, t), head_label(h, t, merged_weights(h.weights, reading)))
+        looks, reads = memo[key]
         label = head_carries(write, t)
         preference = None
         if HeadLabel.switches_ab in (reads.kind, looks.kind) and reading.a_side and reading.b_side:

@@ -48,6 +48,7 @@ def sensitivity(stats, measured, reading, t: Thresholds) -> list[SensitivityRow]
 
     base_labels, base_findings = labels_of(reading), {f.id: f.holds for f in reading.findings}
     roles = {r.name: r for r in reading.roles}
+    memo: dict = {}
     rows = []
     for name in (f.name for f in fields(Thresholds) if Thresholds.group_of(f.name) in SWEPT):
         moves = []
@@ -55,7 +56,7 @@ def sensitivity(stats, measured, reading, t: Thresholds) -> list[SensitivityRow]
             if value is None:
                 moves.append(Move(step, None, [], []))
                 continue
-            moved = interpret(stats, measured, t.with_overrides({name: value}))
+            moved = interpret(stats, measured, t.with_overrides({name: value}), memo)
             labels = labels_of(moved)
             moves.append(
                 Move(

@@ -138,9 +138,27 @@ def attention_map(ax, h: HeadStats, modulus: int) -> None:
     ax.legend(handles=handles, title="top key", frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
 
 
+def density(values: np.ndarray, points: int = 201, width: float = 0.02) -> dict:
+    """What ``Axes.violin`` draws for ``values`` in [0, 1]: a histogram over a fine grid smoothed by a
+    Gaussian of ``width`` (a kernel density estimate at a fraction of matplotlib's cost)."""
+    coords = np.linspace(0, 1, points)
+    counts, _ = np.histogram(values, bins=points, range=(-0.5 / (points - 1), 1 + 0.5 / (points - 1)))
+    offsets = np.arange(-points + 1, points) / (points - 1)
+    kernel = np.exp(-0.5 * (offsets / width) ** 2)
+    smooth = np.convolve(counts, kernel)[points - 1 : 2 * points - 1]  # centred on each grid point
+    return {
+        "coords": coords,
+        "vals": smooth / smooth.max() if smooth.max() > 0 else smooth,
+        "mean": float(values.mean()),
+        "median": float(np.median(values)),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
+
+
 def distribution(ax, h: HeadStats, n_inputs: int) -> None:
-    parts = ax.violinplot(
-        [h.weights[:, i] for i in range(4)], positions=range(4), widths=0.8, showmeans=True, showextrema=False
+    parts = ax.violin(
+        [density(h.weights[:, i]) for i in range(4)], positions=range(4), widths=0.8, showmeans=True, showextrema=False
     )
     for body, key in zip(parts["bodies"], POSITION_KEYS, strict=True):
         body.set_facecolor(POSITION_COLOURS[key])

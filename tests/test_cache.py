@@ -1,0 +1,92 @@
+"""The analysis cache: a repeated analysis with the same checkpoint and options runs no model; a change of
+checkpoint, option or version measures again; nothing in the cache is ever unpickled or trusted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+import reporter.analysis
+from reporter.analysis import Options, analyse
+from reporter.cache import Cache, CacheError
+from reporter.report import dumps, report_json
+from reporter.thresholds import Thresholds
+from tests.conftest import invoke
+
+HEADS = [["a:copy", "larger:copy"], ["plus", "b:copy"]]
+
+
+@pytest.fixture
+def checkpoint(handmade_checkpoint, tmp_path):
+    copy = tmp_path / "ckpt"
+    shutil.copytree(handmade_checkpoint(13, HEADS), copy)
+    return copy
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many times the model is measured."""
+    calls = []
+    real = reporter.analysis.measure
+    monkeypatch.setattr(reporter.analysis, "measure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def test_a_repeated_analysis_runs_no_model_and_gives_the_same_report(checkpoint, tmp_path, counted):
+    cache = Cache(tmp_path / "cache")
+    first = dumps(report_json(analyse(checkpoint, Options(), cache)))
+    second = dumps(report_json(analyse(checkpoint, Options(), cache)))
+    uncached = dumps(report_json(analyse(checkpoint, Options(), None)))
+    assert len(counted) == 2  # the first analysis and the uncached one
+    assert first == second == uncached
+
+
+@pytest.mark.parametrize("change", ["weights", "config", "option", "pairs", "version"])
+def test_any_change_of_checkpoint_option_or_version_measures_again(checkpoint, tmp_path, counted, monkeypatch, change):
+    cache = Cache(tmp_path / "cache")
+    analyse(checkpoint, Options(), cache)
+    options = Options()
+    if change == "weights":
+        data = bytearray((checkpoint / "model.safetensors").read_bytes())
+        data[-4:] = b"\x00\x00\x80\x3f"  # the last weight becomes 1.0
+        (checkpoint / "model.safetensors").write_bytes(bytes(data))
+    elif change == "config":
+        config = json.loads((checkpoint / "config.json").read_text())
+        config["training"] = {"seed": 7}
+        (checkpoint / "config.json").write_text(json.dumps(config))
+    elif change == "option":
+        options = Options(thresholds=Thresholds().with_overrides({"focus": 0.6}))
+    elif change == "pairs":
+        options = Options(pairs=((1, 2),))
+    else:
+        monkeypatch.setattr("reporter.cache.version", lambda name: "99" if name == "modreport" else "1")
+    analyse(checkpoint, options, cache)
+    assert len(counted) == 2
+
+
+def test_a_damaged_entry_is_measured_again_not_trusted(checkpoint, tmp_path, counted):
+    cache = Cache(tmp_path / "cache")
+    analyse(checkpoint, Options(), cache)
+    (entry,) = [p for p in (tmp_path / "cache").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    (entry / "values.json").write_text("{not json")
+    analyse(checkpoint, Options(), cache)
+    assert len(counted) == 2
+
+
+def test_a_folder_of_someone_elses_files_is_not_used_as_a_cache(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(CacheError, match="holds files modreport did not write"):
+        Cache(mine)
+    result = invoke("analyze", "--checkpoint", "nowhere", "--cache", mine, "--json", "-")
+    assert result.exit_code == 2 and "choose another --cache folder" in result.output
+
+
+def test_no_cache_writes_nothing(checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setenv("MODREPORT_CACHE", str(tmp_path / "cache"))
+    result = invoke("analyze", "--checkpoint", checkpoint, "--no-cache", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "cache").exists()
