@@ -43,11 +43,13 @@ PACKAGES = (
 
 @dataclass(frozen=True)
 class Options:
-    """What the user chose: the pairs drawn in full (None: the seed's), the thresholds, and the command line."""
+    """What the user chose: the pairs drawn in full (None: the original write-up's), the thresholds, the
+    command line, and whether to sweep the thresholds (a run that is only compared needs no sweep)."""
 
     pairs: tuple[tuple[int, int], ...] | None = None
     thresholds: Thresholds = field(default_factory=Thresholds)
     command: str = "modreport build"
+    sweep: bool = True
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,7 @@ class Analysis:
 
 
 def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
-    """The chosen pairs, or the seed's scaled to p; a pair outside [0, p) is one PairError sentence."""
+    """The chosen pairs, or the original write-up's scaled to p; a pair outside [0, p) is one PairError sentence."""
     if pairs is None:
         return default_pairs(modulus)
     for a, b in pairs:
@@ -273,7 +275,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
         measured=measured,
         reading=reading,
         thresholds=t,
-        sensitivity=sensitivity(stats, measured, reading, t),
+        sensitivity=sensitivity(stats, measured, reading, t) if options.sweep else [],
         baseline=summarise_baseline(baseline, task, t),
         model_config=m,
         training=training,

@@ -92,7 +92,10 @@ class Cache:
 
     def load(self, directory: Path, options, kinds: tuple):
         """The cached values (of the types ``kinds``) for this checkpoint and these options, or None."""
-        entry = self.folder / self.key(directory, options)
+        try:
+            entry = self.folder / self.key(directory, options)
+        except OSError:  # no readable checkpoint there: the caller's own checks will say so
+            return None
         try:
             data = json.loads((entry / "values.json").read_text())
             with np.load(entry / "arrays.npz", allow_pickle=False) as archive:

@@ -1,4 +1,4 @@
-"""The seed report's claims (contract 5), each checked against the data, and two claims of our own.
+"""The original write-up's claims (contract 5), each checked against the data, and two claims of our own.
 
 A claim about where attention goes is judged by position. A claim about information (who reads `a`
 and `b`) is judged twice: `by_position` (token positions) and `by_content` (what those positions
@@ -24,7 +24,7 @@ POSITION, CONTENT = "position", "content"
 @dataclass(frozen=True)
 class Finding:
     id: str
-    claim: str  # the claim, as the seed put it (or ours)
+    claim: str  # the claim, as the original write-up put it (or ours)
     holds: bool | None  # the deciding reading's verdict
     text: str  # what the data say, worded by the verdicts
     evidence: dict
@@ -321,8 +321,8 @@ def check_findings(stats: Stats, readings: list[LayerReading], roles: list[HeadR
 
 
 def plus_statements(findings: list[Finding]) -> dict:
-    """The seed said both that + gets little attention and that later layers attend to it more: which of the
-    two hold by position ("both", "first", "second" or "neither"), and the share + gets."""
+    """The original write-up said both that + gets little attention and that later layers attend to it more:
+    which of the two hold by position ("both", "first", "second" or "neither"), and the share + gets."""
     by_id = {f.id: f for f in findings}
     evidence = by_id["inputs_dominate"].evidence
     cut = evidence["thresholds"]["plus_little"]

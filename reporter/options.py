@@ -119,17 +119,10 @@ def site_options(command):
     return command
 
 
-def analysis_options(command):
-    """The options `analyze` and `build` share; they reach the command as ``checkpoint``, ``options`` and
-    ``inputs`` (the paths the command reads, which no output may touch)."""
+def threshold_options(command):
+    """--thresholds FILE and --set NAME=VALUE; they reach the command as ``thresholds`` (the table) and
+    ``thresholds_file`` (the file named, an input no output may touch) and ``settings``."""
 
-    @checkpoint_option("Checkpoint directory to analyse.")
-    @click.option(
-        "--pairs",
-        "pairs_text",
-        default=None,
-        help='Pairs drawn in full, at most 12, e.g. "5+8,90+90,50+0" (default: the seed report\'s, scaled to p).',
-    )
     @click.option(
         "--thresholds",
         "thresholds_file",
@@ -138,6 +131,17 @@ def analysis_options(command):
         help='JSON object of threshold overrides, e.g. {"focus": 0.6}.',
     )
     @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override one threshold (repeatable).")
+    @functools.wraps(command)
+    def wrapped(thresholds_file, settings, **kwargs):
+        thresholds = read_thresholds(thresholds_file, settings)
+        return command(thresholds=thresholds, thresholds_file=thresholds_file, settings=settings, **kwargs)
+
+    return wrapped
+
+
+def cache_options(command):
+    """--cache DIR and --no-cache; they reach the command as ``cache`` (a Cache, or None)."""
+
     @click.option(
         "--cache",
         "cache_folder",
@@ -147,21 +151,7 @@ def analysis_options(command):
     )
     @click.option("--no-cache", is_flag=True, help="Measure again, and keep nothing.")
     @functools.wraps(command)
-    def wrapped(checkpoint: Path, pairs_text, thresholds_file, settings, cache_folder, no_cache, **kwargs):
-        from reporter.analysis import Options
-        from reporter.stats import PairError, parse_pairs
-
-        try:
-            pairs = tuple(parse_pairs(pairs_text)) if pairs_text is not None else None
-        except PairError as error:
-            raise click.BadParameter(str(error), param_hint="--pairs") from None
-        thresholds = read_thresholds(thresholds_file, settings)
-        line = ["modreport", command.__name__]
-        line += [f"--pairs {pairs_text!r}"] if pairs_text else []
-        line += [f"--thresholds {thresholds_file.name}"] if thresholds_file else []
-        line += [f"--set {s}" for s in settings]
-        options = Options(pairs=pairs, thresholds=thresholds, command=" ".join(line))
-        inputs = (checkpoint, thresholds_file) if thresholds_file else (checkpoint,)
+    def wrapped(cache_folder, no_cache, **kwargs):
         cache = None
         if not no_cache:
             from reporter.cache import Cache, CacheError, default_folder
@@ -170,7 +160,40 @@ def analysis_options(command):
                 cache = Cache(cache_folder or default_folder())
             except CacheError as error:
                 raise click.BadParameter(str(error), param_hint="--cache") from None
-        return command(checkpoint=checkpoint, options=options, inputs=inputs, cache=cache, **kwargs)
+        return command(cache=cache, **kwargs)
+
+    return wrapped
+
+
+def analysis_options(command):
+    """The options `analyze` and `build` share; they reach the command as ``checkpoint``, ``options``,
+    ``inputs`` (the paths the command reads, which no output may touch) and ``cache``."""
+
+    @checkpoint_option("Checkpoint directory to analyse.")
+    @click.option(
+        "--pairs",
+        "pairs_text",
+        default=None,
+        help='Pairs drawn in full, at most 12, e.g. "5+8,90+90,50+0" (default: the original write-up\'s, scaled to p).',
+    )
+    @threshold_options
+    @cache_options
+    @functools.wraps(command)
+    def wrapped(checkpoint: Path, pairs_text, thresholds, thresholds_file, settings, **kwargs):
+        from reporter.analysis import Options
+        from reporter.stats import PairError, parse_pairs
+
+        try:
+            pairs = tuple(parse_pairs(pairs_text)) if pairs_text is not None else None
+        except PairError as error:
+            raise click.BadParameter(str(error), param_hint="--pairs") from None
+        line = ["modreport", command.__name__]
+        line += [f"--pairs {pairs_text!r}"] if pairs_text else []
+        line += [f"--thresholds {thresholds_file.name}"] if thresholds_file else []
+        line += [f"--set {s}" for s in settings]
+        options = Options(pairs=pairs, thresholds=thresholds, command=" ".join(line))
+        inputs = (checkpoint, thresholds_file) if thresholds_file else (checkpoint,)
+        return command(checkpoint=checkpoint, options=options, inputs=inputs, **kwargs)
 
     return wrapped
 

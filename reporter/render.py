@@ -24,6 +24,7 @@ PAGES = (
     "heads.md",
     "layers.md",
     "fourier.md",
+    "across.md",
     "pairs.md",
     "training.md",
     "methodology.md",
@@ -104,7 +105,9 @@ def label_counts(report: dict) -> dict:
     return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
 
 
-def page_context(analysis: Analysis, report: dict, figures: list) -> dict:
+def page_context(
+    analysis: Analysis, report: dict, figures: list, comparison: dict | None = None, runs_missing: tuple[str, ...] = ()
+) -> dict:
     """What the templates read: report.json (foreign strings escaped), the figures' files, alt texts and data,
     the training record, and what the stages decided for the pages to say."""
     pages_report = {
@@ -127,6 +130,9 @@ def page_context(analysis: Analysis, report: dict, figures: list) -> dict:
         "plus_statements": rounded(plus_statements(analysis.findings)),
         "position_holds": position_holds(report),
         "label_counts": label_counts(report),
+        "comparison": comparison,
+        "across": {f["id"]: f for f in comparison["findings"]} if comparison else {},
+        "runs_missing": list(runs_missing),
         "sweep": {
             "share": max(abs(f - 1) for f in SWEEP_FACTORS),
             "count": max(abs(s) for s in SWEEP_STEPS),
@@ -189,14 +195,23 @@ def static_files(template_dir: Path) -> dict[str, bytes]:
     return files
 
 
-def site_files(analysis: Analysis, figures: list, template_dir: Path) -> dict[str, bytes]:
-    """Every file of the Markdown site (relative path -> bytes): pages, figures and report.json."""
+def site_files(
+    analysis: Analysis,
+    figures: list,
+    template_dir: Path,
+    comparison: dict | None = None,
+    runs_missing: tuple[str, ...] = (),
+) -> dict[str, bytes]:
+    """Every file of the Markdown site (relative path -> bytes): pages, figures, report.json and its schema,
+    and, when runs were compared, comparison.json."""
     report = report_json(analysis)
-    context = page_context(analysis, report, figures)
+    context = page_context(analysis, report, figures, comparison, runs_missing)
     files = {name: text.encode() for name, text in render_pages(context, template_dir).items()}
     files.update(static_files(template_dir))
     files.update({f"{FIGURE_DIR}/{f.name}": f.png for f in figures})
     files.update({f"{FIGURE_DIR}/{f.csv_name}": f.csv.encode() for f in figures})
     files["report.json"] = dumps(report).encode()
     files["report.schema.json"] = SCHEMA.read_bytes()
+    if comparison:
+        files["comparison.json"] = dumps(comparison).encode()
     return files

@@ -51,11 +51,11 @@ def parse_pairs(text: str, modulus: int | None = None) -> list[tuple[int, int]]:
     return pairs
 
 
-SEED_PAIRS = ((5, 8), (90, 90), (50, 0))  # the pairs the seed report looked at, for p = 113
+SEED_PAIRS = ((5, 8), (90, 90), (50, 0))  # the pairs the original write-up looked at, for p = 113
 
 
 def default_pairs(modulus: int) -> list[tuple[int, int]]:
-    """The seed's pairs, each scaled from p = 113 to this modulus when it does not fit."""
+    """The original write-up's pairs, each scaled from p = 113 to this modulus when it does not fit."""
     pairs = []
     for a, b in SEED_PAIRS:
         if max(a, b) >= modulus:

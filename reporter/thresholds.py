@@ -99,7 +99,7 @@ class Thresholds:
     )
     # The Fourier structure of the logits (Nanda et al. 2023).
     key_frequency: float = share(0.05, FOURIER, "a key frequency holds at least 5% of the logits' power over (a, b)")
-    # The seed's claims (contract 5).
+    # The original write-up's claims (contract 5).
     sharp_mean_max: float = share(
         0.6, FINDINGS, "a layer is sharp when its mean largest weight is at least 0.6 (uniform is 0.25)"
     )

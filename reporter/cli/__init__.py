@@ -1,0 +1,69 @@
+"""The `modreport` command line: parse, validate, call the stages, report progress.
+
+Only the command line prints or touches paths the user named (through `outputs`). Heavy packages
+(torch, transformer_lens, matplotlib) are imported inside the commands so that `modreport --help`
+answers at once. `training` holds train and check; `reports` holds analyze, build, compare and serve.
+"""
+
+from __future__ import annotations
+
+import signal
+from contextlib import contextmanager
+
+import click
+
+from reporter import __version__
+
+
+@contextmanager
+def one_sentence():
+    """Turn the stages' own errors (each a one-sentence ValueError or RuntimeError) into exit code 1."""
+    from reporter.outputs import OptionConflict
+    from reporter.stats import PairError
+
+    try:
+        yield
+    except PairError as error:
+        raise click.BadParameter(str(error), param_hint="--pairs") from None
+    except OptionConflict as error:
+        raise click.UsageError(str(error)) from None
+    except (ValueError, RuntimeError) as error:
+        raise click.ClickException(str(error)) from None
+
+
+START_HERE = """modreport finds out what each attention head of a small transformer trained on a + b mod p
+does, and publishes it as a website.
+
+Start here:
+  modreport build                       report on the shipped model, into site/ and public/
+  then open public/index.html           (from disk; or: modreport serve)
+  modreport train --out my-model        train your own (add --seed N, --modulus P, ...)
+  modreport build --checkpoint my-model report on it
+  modreport compare CKPT CKPT ...       which findings recur across runs
+
+Every command: modreport COMMAND --help. All of them: modreport --help."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
+@click.version_option(__version__, prog_name="modreport")
+@click.pass_context
+def cli(context: click.Context) -> None:
+    """Train or load a transformer on a + b mod p, find what each attention head
+    does, and publish it as a website."""
+    if context.invoked_subcommand is None:
+        click.echo(START_HERE)
+
+
+def stop_on_terminate(signum, frame) -> None:
+    """SIGTERM unwinds like Ctrl-C, so that staging folders are removed and child processes stopped."""
+    raise KeyboardInterrupt
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, stop_on_terminate)
+    cli()
+
+
+from reporter.cli import reports, training  # noqa: E402  (the commands register themselves on `cli`)
+
+__all__ = ["cli", "main", "one_sentence", "reports", "training"]
