@@ -1,98 +1,163 @@
-"""Benchmark: statistics over all p² inputs against a bare forward pass, side by side.
+"""Benchmark: every stage of the analysis of the shipped model, and whole builds, measured in one run.
 
-Each measurement runs in a fresh subprocess so that its peak resident memory is its own.
-Targets (issue 3): statistics over all 12,769 inputs of the shipped model in at most 1.5x
-the time of a bare forward pass over the same inputs; p = 1009 (about a million inputs)
-with peak memory at most 2 GB.
+Prints two tables:
 
-    .venv/bin/python benchmarks/analyse.py [--repeats 3]
+1. One row per stage on the shipped checkpoint (p = 113, all 12,769 inputs, float64): its wall time
+   and that time in "forward passes" (a bare TransformerLens forward over all inputs, measured first).
+   Goal (issue 11): all causal experiments together at most 10 forward passes (moonshot 5).
+2. `modreport build` as a user runs it, each in a fresh process: cold (empty cache) and warm (the same
+   checkpoint and options again), for the headline report alone and with the shipped runs compared.
+   Goals: cold at most 30 s (moonshot 15 s), warm at most 5 s; with 5 runs, cold at most 5x the single
+   build and warm at most 5 s.
+
+    .venv/bin/python benchmarks/analyse.py [--skip-builds]
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import resource
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-WORKER = r"""
-import json, resource, sys, time
-import torch
-from reporter.checkpoint import load_checkpoint
-from reporter.model import build_model
-from reporter.recipe import Recipe
-from reporter.stats import attention_over_all_inputs, compute_stats, default_pairs
-from reporter.task import Task, all_pairs, tokens_for
-from dataclasses import replace
 
-mode, source, repeats = sys.argv[1], sys.argv[2], int(sys.argv[3])
-torch.set_num_threads(2)
-if source == "shipped":
-    loaded = load_checkpoint("checkpoints/default")
-    model, task = loaded.model, loaded.task
-else:  # an untrained model of the default shape at modulus `source`: timing and memory only
-    recipe = replace(Recipe(), modulus=int(source))
-    model, task = build_model(recipe.model_config()), Task(int(source))
-    model.eval()
-
-def bare_forward():
-    with torch.inference_mode():
-        for start in range(0, task.n_inputs, 8192):
-            model(tokens_for(task, *all_pairs(task, start, start + 8192)))
-
-def statistics():
-    compute_stats(attention_over_all_inputs(model, task), default_pairs(task.modulus))
-
-run = {"forward": bare_forward, "stats": statistics}[mode]
-if repeats > 1:
-    run()  # warm-up; a single long run (p = 1009) needs none
-times = []
-for _ in range(repeats):
+def timed(function, *args):
     start = time.perf_counter()
-    run()
-    times.append(time.perf_counter() - start)
-peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"best": min(times), "peak_mb": peak_mb, "inputs": task.n_inputs}))
-"""
+    result = function(*args)
+    return result, time.perf_counter() - start
 
 
-def measure(mode: str, source: str, repeats: int) -> dict:
-    result = subprocess.run(
-        [sys.executable, "-c", WORKER, mode, source, str(repeats)], capture_output=True, text=True, cwd=ROOT, check=True
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+def stage_rows() -> list[tuple[str, float, str]]:
+    import torch
+
+    from reporter.analysis import Options, interpret, measure_baseline
+    from reporter.capture import capture
+    from reporter.causal import Interventions, head_effects, rules, score_scale
+    from reporter.checkpoint import load_checkpoint
+    from reporter.content import head_writes, position_contents
+    from reporter.figures import draw_all
+    from reporter.fourier import logit_spectrum
+    from reporter.sensitivity import sensitivity
+    from reporter.stats import Attention, compute_stats, default_pairs
+    from reporter.task import all_pairs, tokens_for
+    from reporter.thresholds import Thresholds
+
+    checkpoint = ROOT / "checkpoints" / "default"
+    loaded, load_time = timed(load_checkpoint, checkpoint, torch.float64)
+    model, task = loaded.model, loaded.task
+
+    def bare_forward():
+        with torch.inference_mode():
+            for start in range(0, task.n_inputs, 8192):
+                model(tokens_for(task, *all_pairs(task, start, start + 8192)))
+
+    bare_forward()  # warm-up
+    _, forward = timed(bare_forward)
+    clean, capture_time = timed(capture, model, task)
+    interventions, checks_time = timed(Interventions, model, clean)
+    found_rules, rules_time = timed(rules, clean, score_scale(model.cfg))
+    effects, effects_time = timed(head_effects, interventions, found_rules)
+    contents, contents_time = timed(position_contents, clean)
+    writes, writes_time = timed(head_writes, model, clean)
+    _, fourier_time = timed(logit_spectrum, clean, Thresholds().key_frequency)
+    _, baseline_time = timed(measure_baseline, loaded.config["model"], task)
+
+    from reporter.analysis import analyse
+
+    analysis = analyse(checkpoint, Options())  # for the stages after measuring (uses no cache)
+    stats = compute_stats(Attention(task, clean.weights, clean.correct), default_pairs(task.modulus))
+    reading, interpret_time = timed(interpret, stats, analysis.measured, Thresholds())
+    _, sweep_time = timed(sensitivity, stats, analysis.measured, reading, Thresholds())
+    _, figures_time = timed(draw_all, analysis)
+    n_experiments = 7 * len(effects) - sum(1 for e in effects if e.layer == model.cfg.n_layers - 1)
+    causal = checks_time + rules_time + effects_time
+    return [
+        ("load the checkpoint (float64)", load_time, ""),
+        ("bare TransformerLens forward over all inputs", forward, "the unit"),
+        ("capture: one hooked pass keeping what the stages read", capture_time, ""),
+        ("causal: replay checked against run_with_hooks", checks_time, ""),
+        ("causal: rules for every head's pattern", rules_time, ""),
+        (f"causal: {n_experiments} interventions on all inputs", effects_time, ""),
+        ("causal, all together", causal, f"goal <= 10 forward passes: {'met' if causal <= 10 * forward else 'missed'}"),
+        ("content: every position at every layer's input", contents_time, ""),
+        ("content: every head's write at =", writes_time, ""),
+        ("fourier: logit spectrum, restricted and excluded loss", fourier_time, ""),
+        ("baseline: the untrained model, measured", baseline_time, ""),
+        ("interpret: labels, roles, findings", interpret_time, ""),
+        ("sensitivity: every threshold moved 4 ways", sweep_time, ""),
+        ("figures (19, with their CSV)", figures_time, ""),
+    ], forward
+
+
+def build_time(arguments: list[str], cache: Path, folder: Path) -> float:
+    command = [
+        sys.executable,
+        "-c",
+        "from reporter.cli import main; main()",
+        "build",
+        *arguments,
+        "--cache",
+        str(cache),
+        "--out",
+        str(folder / "site"),
+        "--html",
+        str(folder / "public"),
+    ]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def build_rows() -> list[tuple[str, float, str]]:
+    shipped = sorted(p for p in (ROOT / "checkpoints").iterdir() if (p / "config.json").is_file())
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        cache = folder / "cache"
+        alone = ["--checkpoint", str(ROOT / "checkpoints" / "default"), "--runs", str(ROOT / "checkpoints" / "default")]
+        cold = build_time(alone, cache, folder / "one")
+        warm = build_time(alone, cache, folder / "one")
+        rows += [("build, headline report only, cold", cold, "goal <= 30 s"), ("... warm", warm, "goal <= 5 s")]
+        shutil.rmtree(cache)
+        if len(shipped) > 1:
+            runs = [a for p in shipped for a in ("--runs", str(p))]
+            cold_all = build_time(["--checkpoint", str(ROOT / "checkpoints" / "default"), *runs], cache, folder / "all")
+            warm_all = build_time(["--checkpoint", str(ROOT / "checkpoints" / "default"), *runs], cache, folder / "all")
+            rows += [
+                (
+                    f"build with {len(shipped)} runs compared, cold",
+                    cold_all,
+                    f"{cold_all / cold:.1f}x the single build (goal <= 5x)",
+                ),
+                ("... warm", warm_all, "goal <= 5 s"),
+            ]
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--skip-builds", action="store_true")
     args = parser.parse_args()
-    rows = []
-    for source, label in (("shipped", "shipped model, p = 113"), ("1009", "untrained 3x4, p = 1009")):
-        repeats = args.repeats if source == "shipped" else 1
-        forward = measure("forward", source, repeats)
-        stats = measure("stats", source, repeats)
-        rows.append(
-            (
-                label,
-                forward["inputs"],
-                forward["best"],
-                stats["best"],
-                stats["best"] / forward["best"],
-                forward["peak_mb"],
-                stats["peak_mb"],
-            )
-        )
-    print(
-        "| model | inputs | bare forward (s) | statistics (s) | ratio (target <= 1.5) | peak RSS forward "
-        "(MB) | peak RSS statistics (MB, target <= 2048) |"
-    )
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for label, n, fwd, st, ratio, mem_f, mem_s in rows:
-        print(f"| {label} | {n} | {fwd:.3f} | {st:.3f} | {ratio:.2f} | {mem_f:.0f} | {mem_s:.0f} |")
+    import torch
+
+    print(f"threads: {torch.get_num_threads()}; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
+    rows, forward = stage_rows()
+    print("\n| stage | wall (s) | forward passes | note |\n| --- | ---: | ---: | --- |")
+    for name, seconds, note in rows:
+        print(f"| {name} | {seconds:.2f} | {seconds / forward:.1f} | {note} |")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak resident memory of the stages above: {peak:.0f} MB")
+    if not args.skip_builds:
+        print("\n| build (a fresh process each) | wall (s) | note |\n| --- | ---: | --- |")
+        for name, seconds, note in build_rows():
+            print(f"| {name} | {seconds:.1f} | {note} |")
 
 
 if __name__ == "__main__":

@@ -181,16 +181,36 @@ CONTENT_BARS = (
 
 
 def carried(ax, role: HeadRole) -> None:
-    shares = role.write.shares
+    shares, silent = role.write.shares, role.carries.value == "nothing"
     values = [getattr(shares, key) for _, key, _ in CONTENT_BARS]
-    ax.barh(range(4), values, color=[c for *_, c in CONTENT_BARS], edgecolor="#333333", linewidth=0.5)
+    colours = ["#DDDDDD" if silent else c for *_, c in CONTENT_BARS]
+    ax.barh(range(4), values, color=colours, edgecolor="#333333", linewidth=0.5)
     for i, value in enumerate(values):
-        ax.text(min(value, 0.86) + 0.02, i, f"{value:.0%}", va="center", fontsize=10)
+        ax.text(
+            min(value, 0.86) + 0.02,
+            i,
+            f"{value:.0%}",
+            va="center",
+            fontsize=10,
+            color="#999999" if silent else "#111111",
+        )
     ax.set_yticks(range(4), [name for name, *_ in CONTENT_BARS])
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of what varies with the input")
     ax.set_title(f"What its write at = carries: {role.carries.value}")
+    if silent:
+        ax.text(
+            0.5,
+            0.5,
+            "the same vector on every input:\nthese shares split a variation\nnear zero",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=11,
+            color="#333333",
+            bbox={"facecolor": "white", "edgecolor": "#999999"},
+        )
     ax.text(
         1.0,
         -0.22,
