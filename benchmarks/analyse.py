@@ -64,8 +64,8 @@ def stage_rows() -> list[tuple[str, float, str]]:
     interventions, checks_time = timed(Interventions, model, clean)
     found_rules, rules_time = timed(rules, clean, score_scale(model.cfg))
     effects, effects_time = timed(head_effects, interventions, found_rules)
-    contents, contents_time = timed(position_contents, clean)
-    writes, writes_time = timed(head_writes, model, clean)
+    _, contents_time = timed(position_contents, clean)
+    _, writes_time = timed(head_writes, model, clean)
     _, fourier_time = timed(logit_spectrum, clean, Thresholds().key_frequency)
     _, baseline_time = timed(measure_baseline, loaded.config["model"], task)
 
