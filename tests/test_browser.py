@@ -19,12 +19,14 @@ PAGES = [
     "index.html",
     "heads.html",
     "layers.html",
+    "fourier.html",
+    "across.html",
     "pairs.html",
     "training.html",
     "methodology.html",
     "provenance.html",
 ]
-WITH_FIGURES = ("index.html", "heads.html", "layers.html", "pairs.html", "training.html")
+WITH_FIGURES = ("index.html", "heads.html", "layers.html", "fourier.html", "pairs.html", "training.html")
 
 
 @pytest.fixture(scope="module", params=ENGINES)

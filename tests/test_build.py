@@ -15,6 +15,7 @@ from tests.conftest import invoke
 from tests.handmade import write_handmade
 
 PAGES = [
+    "across.md",
     "fourier.md",
     "heads.md",
     "index.md",
@@ -183,7 +184,7 @@ def test_an_engine_that_succeeds_without_the_pages_is_refused_and_site_untouched
     result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--engine", engine)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: {engine} reported success but its site lacks index.html and 7 more of the 8 pages; "
+        f"Error: {engine} reported success but its site lacks index.html and 8 more of the 9 pages; "
         "nothing was replaced."
     )
     assert_untouched(site, public, tmp_path)

@@ -4,6 +4,7 @@ nothing is trained or written into the installation."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,11 +16,24 @@ def tree(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def clean_copy(destination: Path) -> Path:
+    """The files git tracks (with their working-tree content), so that building the wheel writes nothing into
+    the checkout and picks up nothing a previous build left there."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        source, target = ROOT / name, destination / name
+        if source.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
 def test_an_installed_modreport_builds_the_shipped_report_from_another_folder(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+    source = clean_copy(tmp_path / "source")
     install = subprocess.run(
-        [venv / "bin" / "pip", "install", "-q", "-c", ROOT / "constraints.txt", ROOT],
+        [venv / "bin" / "pip", "install", "-q", "-c", ROOT / "constraints.txt", source],
         capture_output=True,
         text=True,
     )

@@ -147,8 +147,8 @@ def training_figure(history) -> Figure:
         loss_ax.set_yscale("log")
         acc_ax.set_ylim(0, 1.02)
         for ax, key, title in (
-            (sharp_ax, "mean_max", "Sharpness of attention from = (mean_max)"),
-            (const_ax, "constant_share", "Share of the = residual that is the same for every input"),
+            (sharp_ax, "mean_max", "Sharpness from = (mean_max)"),
+            (const_ax, "constant_share", "The = residual: share that is the same for every input"),
         ):
             for layer in range(n_layers):
                 ax.plot(
