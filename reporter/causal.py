@@ -124,47 +124,77 @@ class Replay:
         return self.linear(self.norm(x, "ln_final"), "unembed")
 
     def column(self, rows: slice, edit: Edit | None, start: int) -> torch.Tensor:
-        """Logits at `=` [rows, vocab], recomputing only the `=` column from layer ``start``."""
+        """Logits at `=` [rows, vocab], recomputing only the `=` column from layer ``start``. An edit of z at the
+        start layer starts from the clean z of the capture (hook_z), the attention before it being unchanged."""
         heads, d_head = self.cfg.n_heads, self.cfg.d_head
         index = torch.arange(rows.start, rows.stop)
         x = self.capture.resid_pre[rows, start, EQUALS_POS]  # [rows, d]
         for layer in range(start, self.cfg.n_layers):
-            h = self.norm(x, f"blocks.{layer}.ln1")
-            here = f"blocks.{layer}.attn"
-            q = self.linear(h, f"{here}.q").view(-1, heads, 1, d_head)
-            k = self.linear(h, f"{here}.k").view(-1, heads, d_head, 1)
-            v = self.linear(h, f"{here}.v").view(-1, heads, 1, d_head)
-            scores = torch.cat([q @ self.keys[layer][rows], q @ k], -1)  # [rows, head, 1, key]
-            pattern = scores.div_(self.scale).softmax(-1)
-            if edit and edit.layer == layer and edit.what == "pattern":
-                pattern[:, edit.head, 0] = edit.value(index, pattern[:, edit.head, 0])
-            z = (pattern[..., :EQUALS_POS] @ self.values[layer][rows]).addcmul_(pattern[..., EQUALS_POS:], v)
-            z = z.view(-1, heads, d_head)  # [rows, head, d_head]
+            if edit and edit.what == "z" and edit.layer == layer == start:
+                z = self.capture.z[rows, layer].clone()  # [rows, head, d_head]
+            else:
+                h = self.norm(x, f"blocks.{layer}.ln1")
+                here = f"blocks.{layer}.attn"
+                q = self.linear(h, f"{here}.q").view(-1, heads, 1, d_head)
+                k = self.linear(h, f"{here}.k").view(-1, heads, d_head, 1)
+                v = self.linear(h, f"{here}.v").view(-1, heads, 1, d_head)
+                scores = torch.cat([q @ self.keys[layer][rows], q @ k], -1)  # [rows, head, 1, key]
+                pattern = scores.div_(self.scale).softmax(-1)
+                if edit and edit.layer == layer and edit.what == "pattern":
+                    pattern[:, edit.head, 0] = edit.value(index, pattern[:, edit.head, 0])
+                z = (pattern[..., :EQUALS_POS] @ self.values[layer][rows]).addcmul_(pattern[..., EQUALS_POS:], v)
+                z = z.view(-1, heads, d_head)  # [rows, head, d_head]
             if edit and edit.layer == layer and edit.what == "z":
                 z[:, edit.head] = edit.value(index, z[:, edit.head])
             x = self.after_attention(x, z, layer)
         return self.logits(x)
 
-    def everywhere(self, rows: slice, edit: Edit) -> torch.Tensor:
-        """Logits at `=` [rows, vocab], recomputing every position from the edit's layer on (z at all positions)."""
+    def attend(self, x: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, layer: int, first: int):
+        """Attention of the positions in ``x`` [rows, pos, d] (from position ``first`` on) over ``keys`` and
+        ``values`` [rows, head, key, d_head] of every position up to theirs: z [rows, pos, head, d_head]."""
+        rows, n_pos, _ = x.shape
         heads, d_head = self.cfg.n_heads, self.cfg.d_head
+        q = self.linear(self.norm(x, f"blocks.{layer}.ln1").flatten(0, 1), f"blocks.{layer}.attn.q")
+        q = q.view(rows, n_pos, heads, d_head).transpose(1, 2)  # [rows, head, pos, d_head]
+        mask = torch.ones(n_pos, keys.shape[2], dtype=torch.bool).triu(first + 1)
+        scores = (q @ keys.transpose(-1, -2)).div_(self.scale).masked_fill_(mask, float("-inf"))
+        return (scores.softmax(-1) @ values).transpose(1, 2).contiguous()
+
+    def keys_values(self, x: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """k, v [rows, head, pos, d_head] of the positions in ``x`` [rows, pos, d]."""
+        rows, n_pos, _ = x.shape
+        h = self.norm(x, f"blocks.{layer}.ln1").flatten(0, 1)
+        return tuple(
+            self.linear(h, f"blocks.{layer}.attn.{name}")
+            .view(rows, n_pos, self.cfg.n_heads, self.cfg.d_head)
+            .transpose(1, 2)
+            for name in "kv"
+        )
+
+    def everywhere(self, rows: slice, edit: Edit) -> torch.Tensor:
+        """Logits at `=` [rows, vocab], recomputing every position from the edit's layer on (z at all positions).
+
+        Positions `a` and `+` see only `a` (causal masking), so they are computed once per value of a (the
+        rows with b = 0) and shared by every input with that a; `b` and `=` are computed for every input."""
+        p, layer0 = self.capture.task.modulus, edit.layer
         index = torch.arange(rows.start, rows.stop)
-        x = self.capture.resid_pre[rows, edit.layer]  # [rows, pos, d]
-        n, n_pos, d = x.shape
-        mask = torch.ones(n_pos, n_pos, dtype=torch.bool).triu(1)
-        x = x.reshape(n * n_pos, d)
-        for layer in range(edit.layer, self.cfg.n_layers):
-            h = self.norm(x, f"blocks.{layer}.ln1")
-            q, k, v = (
-                self.linear(h, f"blocks.{layer}.attn.{name}").view(n, n_pos, heads, d_head).transpose(1, 2)
-                for name in "qkv"
-            )  # [rows, head, pos, d_head]
-            scores = (q @ k.transpose(-1, -2)).div_(self.scale).masked_fill_(mask, float("-inf"))
-            z = (scores.softmax(-1) @ v).transpose(1, 2).contiguous()  # [rows, pos, head, d_head]
-            if layer == edit.layer:
-                z[:, :, edit.head] = edit.value(index, z[:, :, edit.head])
-            x = self.after_attention(x, z.view(n * n_pos, heads, d_head), layer)
-        return self.logits(x.view(n, n_pos, d)[:, EQUALS_POS])
+        prefix_index, share = torch.unique(index // p, return_inverse=True)  # a values, and each row's
+        prefix = self.capture.resid_pre[prefix_index * p, layer0, :2]  # [a values, 2, d]: positions a and +
+        rest = self.capture.resid_pre[rows, layer0, 2:]  # [rows, 2, d]: positions b and =
+        for layer in range(layer0, self.cfg.n_layers):
+            k_prefix, v_prefix = self.keys_values(prefix, layer)
+            k_rest, v_rest = self.keys_values(rest, layer)
+            keys = torch.cat([k_prefix[share], k_rest], 2)  # [rows, head, 4, d_head]
+            values = torch.cat([v_prefix[share], v_rest], 2)
+            z_prefix = self.attend(prefix, k_prefix, v_prefix, layer, 0)  # [a values, 2, head, d_head]
+            z_rest = self.attend(rest, keys, values, layer, 2)  # [rows, 2, head, d_head]
+            if layer == layer0:
+                z = edit.value(index, torch.cat([z_prefix[share], z_rest], 1)[:, :, edit.head])  # [rows, pos, d]
+                z_prefix[:, :, edit.head] = z[torch.searchsorted(index // p, prefix_index), :2]  # first row of each a
+                z_rest[:, :, edit.head] = z[:, 2:]
+            prefix = self.after_attention(prefix.flatten(0, 1), z_prefix.flatten(0, 1), layer).view(prefix.shape)
+            rest = self.after_attention(rest.flatten(0, 1), z_rest.flatten(0, 1), layer).view(rest.shape)
+        return self.logits(rest[:, 1])
 
 
 class HookedRun:
