@@ -60,32 +60,11 @@ def test_donors_change_only_the_named_operand():
 
 def test_the_only_route_of_b_to_equals_in_a_tiny_trained_model_is_critical(tmp_path):
     from reporter.analysis import Options, analyse
-    from tests.conftest import invoke
+    from tests.conftest import TINY_TRAIN, invoke
 
     out = tmp_path / "one_head"
-    result = invoke(
-        "train",
-        "--out",
-        out,
-        "--modulus",
-        "11",
-        "--layers",
-        "1",
-        "--heads",
-        "1",
-        "--d-model",
-        "32",
-        "--d-mlp",
-        "128",
-        "--epochs",
-        "300",
-        "--batch-size",
-        "32",
-        "--lr",
-        "1e-2",
-        "--norm",
-        "None",
-    )
+    one_head = dict(zip(TINY_TRAIN[::2], TINY_TRAIN[1::2], strict=True)) | {"--heads": "1", "--d-model": "32"}
+    result = invoke("train", "--out", out, *(part for pair in one_head.items() for part in pair))
     assert result.exit_code == 0, result.output
     analysis = analyse(out, Options())
     (head,) = analysis.roles

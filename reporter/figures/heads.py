@@ -13,6 +13,7 @@ from reporter.figures.style import (
     IMPORTANCE_COLOURS,
     POSITION_COLOURS,
     Figure,
+    cell,
     fixed,
     style,
     to_csv,
@@ -30,16 +31,7 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
         fig, ax = plt.subplots(figsize=(2.55 * stats.n_heads + 1.1, 1.32 * stats.n_layers + 1.45))
         for role in roles:
             x, y, band = role.head, role.layer, role.importance.value
-            ax.add_patch(
-                plt.Rectangle(
-                    (x + 0.03, y + 0.05),
-                    0.94,
-                    0.9,
-                    facecolor=IMPORTANCE_COLOURS[band],
-                    edgecolor="#333333",
-                    linewidth=0.8,
-                )
-            )
+            cell(ax, x, y, IMPORTANCE_COLOURS[band])
             ink = "#FFFFFF" if band in DARK_CELLS else "#111111"
             delta = fixed(role.effects.ablation_equals.delta_loss, 2)
             lines = [

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from reporter.content import PositionContent
-from reporter.figures.style import CARRIES_COLOURS, Figure, style, to_csv, to_png
+from reporter.figures.style import CARRIES_COLOURS, Figure, cell, style, to_csv, to_png
 from reporter.fourier import LogitSpectrum, Spectrum
 from reporter.roles import HeadRole
 from reporter.task import POSITION_KEYS, POSITIONS
@@ -23,16 +23,7 @@ def positions_figure(contents: list[PositionContent], holds: list[dict], n_layer
             y, x = row.layer, POSITION_KEYS.index(row.position)
             label = holds[row.layer][row.position]
             s = row.shares
-            ax.add_patch(
-                plt.Rectangle(
-                    (x + 0.03, y + 0.06),
-                    0.94,
-                    0.88,
-                    facecolor=CARRIES_COLOURS[label],
-                    edgecolor="#333333",
-                    linewidth=0.6,
-                )
-            )
+            cell(ax, x, y, CARRIES_COLOURS[label], edge=0.6)
             ink = "#FFFFFF" if label in ("a", "answer") else "#111111"
             name = "constant" if label == "nothing" else label.replace("_", " ")
             detail = (

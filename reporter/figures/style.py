@@ -83,5 +83,10 @@ def to_csv(header: list[str], rows: list[list]) -> str:
     return out.getvalue()
 
 
+def cell(ax, x: float, y: float, colour: str, edge: float = 0.8) -> None:
+    """One cell of a grid figure (heads, positions): a box at column ``x``, row ``y``, a little inset."""
+    ax.add_patch(plt.Rectangle((x + 0.03, y + 0.05), 0.94, 0.9, facecolor=colour, edgecolor="#333333", linewidth=edge))
+
+
 def style():
     return plt.rc_context(STYLE)
