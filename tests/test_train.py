@@ -92,3 +92,32 @@ def test_force_never_replaces_a_folder_that_holds_other_files(tmp_path):
     assert result.exit_code == 1
     assert "holds files modreport did not write" in result.output
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_a_run_that_ends_below_full_heldout_accuracy_says_so_and_its_report_warns(tmp_path):
+    out = tmp_path / "short"
+    result = invoke("train", "--out", out, *TINY_TRAIN[:-4], "--epochs", "3", "--seed", "0")
+    assert result.exit_code == 0, result.output
+    assert "held-out accuracy never reached 100%" in result.output
+    assert "Held-out accuracy ended below 100%" in result.output and "the checkpoint is valid" in result.output
+    report = tmp_path / "r.json"
+    assert invoke("analyze", "--checkpoint", out, "--json", report).exit_code == 0
+    assert "has not learned the task" in json.loads(report.read_text())["warning"]
+
+
+def test_a_model_right_on_nearly_every_input_but_not_every_held_out_one_is_warned_about(tiny_checkpoint):
+    from dataclasses import replace
+
+    from reporter.analysis import Options, analyse
+
+    analysis = analyse(tiny_checkpoint, Options(sweep=False))
+    assert analysis.warning is None
+    almost = replace(analysis, stats=replace(analysis.stats, accuracy={"all": 0.996, "train": 1.0, "test": 0.974}))
+    assert almost.warning.startswith("The model answers 97.4% of the inputs it never trained on correctly (99.6%")
+
+
+def test_train_prints_when_it_reached_full_heldout_accuracy_and_how_long_it_took(tiny_checkpoint, tmp_path):
+    result = invoke("train", "--out", tmp_path / "again", *TINY_TRAIN)
+    first = json.loads((tiny_checkpoint / "config.json").read_text())["training"]["first_perfect_epoch"]
+    assert f"held-out accuracy first reached 100% at epoch {first}" in result.output
+    assert any(line.startswith("Trained ") and " s; " in line for line in result.output.splitlines())
