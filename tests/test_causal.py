@@ -6,7 +6,8 @@ from __future__ import annotations
 import torch
 
 from reporter.capture import capture
-from reporter.causal import Edit, Interventions, donors, mean_ablation, replayable
+from reporter.causal import Interventions, donors, mean_ablation
+from reporter.replay import Edit, replayable
 from tests.handmade import analysed, handmade_model
 
 P = 11
