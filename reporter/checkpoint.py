@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reporter.limits import check_fits
 from reporter.model import CheckpointError, build_model, check_model_config, weights_bytes
 from reporter.task import POSITIONS, Task
 from reporter.training_record import TrainingRecord, training_record
@@ -193,6 +194,11 @@ def load_checkpoint(directory: Path, dtype=None) -> Checkpoint:
     config, task, training = read_config(directory)
     weights_path = directory / WEIGHTS_FILE
     check_shapes(read_header(weights_path), config["model"], weights_path)
+    m = config["model"]
+    check_fits(  # the first p inputs' activations at every position, in float32, while the logits are checked
+        task.modulus * 4 * (task.modulus + 4 * m["d_model"] + (m.get("d_mlp") or 0)) * 4 * 2,
+        f"checking the logits of this model (p = {task.modulus})",
+    )
     weights = read_weights(weights_path)
     model = build_model(config["model"])
     model.load_state_dict(weights, strict=True)

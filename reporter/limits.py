@@ -55,8 +55,18 @@ def batch_for(d_model: int, d_mlp: int, d_vocab_out: int, largest: int = 8192) -
 
 
 def analysis_bytes(modulus: int, n_layers: int, n_heads: int, d_model: int) -> int:
-    """The analysis: attention from `=` to 4 positions for every head on every input, and its per-head
-    copies (float64), plus what each layer's input and each head's write at `=` hold over all inputs."""
-    attention = modulus**2 * n_layers * n_heads * 4 * 8 * 3
-    content = modulus**2 * n_layers * (4 + n_heads) * d_model * 8
-    return attention + content
+    """The analysis, float64: the clean activations it captures over all inputs (each layer's input, keys
+    and values at every position, queries and z at `=`, the logits), the attention from `=` and its
+    per-head copies, what each layer's input and each head's write carry, and the Fourier transforms of
+    the logits over (a, b, answer), which hold about ten p × p × p arrays at their peak."""
+    inputs = modulus**2
+    captured = inputs * (n_layers * 4 * d_model * 3 + 4 * d_model + 2 * n_layers * d_model + modulus) * 8
+    attention = inputs * n_layers * n_heads * 4 * 8 * 3
+    content = inputs * n_layers * (4 + n_heads) * d_model * 8
+    fourier = modulus**3 * 80
+    return captured + attention + content + fourier
+
+
+def check_bytes(modulus: int, d_model: int) -> int:
+    """`modreport check`: every input's tokens, and the logits and residuals of one forward pass over them."""
+    return modulus**2 * (4 * 8 + 8 * (modulus + 4 * d_model * 4))

@@ -82,6 +82,13 @@ def check_model_config(config: dict, where: str, check_keys: bool = True) -> Non
             f"{where}: model config key {unknown[0]!r} is not a TransformerBridgeConfig field "
             "(TransformerLens would silently ignore it)."
         )
+    norm = config.get("normalization_type")
+    if norm is not None and (not isinstance(norm, str) or norm.upper() not in {n.upper() for n in NORMALIZATIONS if n}):
+        names = ", ".join(str(n) for n in NORMALIZATIONS)
+        raise CheckpointError(f"{where}: model normalization_type must be one of {names}, not {norm!r}.")
+    act = config.get("act_fn")
+    if not config.get("attn_only") and act is not None and (not isinstance(act, str) or act.lower() not in ACTIVATIONS):
+        raise CheckpointError(f"{where}: model act_fn must be one of {', '.join(ACTIVATIONS)}, not {act!r}.")
     for key in SIZES:
         value = config.get(key)
         if key == "d_mlp" and (value is None or config.get("attn_only")):

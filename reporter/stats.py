@@ -31,23 +31,29 @@ class PairError(ValueError):
 
 
 MAX_PAIRS = 12  # pairs drawn in full; more would make the pairs figure unreadable
+MAX_DIGITS = 9  # an operand has at most this many digits: no modulus that fits in memory is larger
+PAIR = re.compile(rf"\s*([0-9]{{1,{MAX_DIGITS}}})\s*\+\s*([0-9]{{1,{MAX_DIGITS}}})\s*", re.ASCII)
 
 
 def parse_pairs(text: str, modulus: int | None = None) -> list[tuple[int, int]]:
     """Read "5+8, 90+90" into [(5, 8), (90, 90)]; with ``modulus``, each a and b must lie in [0, p)."""
-    pairs = []
-    for item in text.split(","):
-        match = re.fullmatch(r"\s*([0-9]+)\s*\+\s*([0-9]+)\s*", item, flags=re.ASCII)
+    items = text.split(",")
+    if len(items) > MAX_PAIRS:
+        raise PairError(f"{len(items)} pairs are too many to draw; give at most {MAX_PAIRS}.")
+    pairs: list[tuple[int, int]] = []
+    for item in items:
+        match = PAIR.fullmatch(item)
         if not match:
-            raise PairError(f"pair {item.strip()!r} is not of the form a+b with whole numbers a and b (e.g. 5+8).")
+            raise PairError(
+                f"pair {item.strip()[:40]!r} is not of the form a+b with whole numbers a and b of at most "
+                f"{MAX_DIGITS} digits (e.g. 5+8)."
+            )
         a, b = int(match[1]), int(match[2])
         if modulus is not None and (a >= modulus or b >= modulus):
             raise PairError(f"pair {item.strip()!r} is out of range: a and b must lie in [0, {modulus}).")
         if (a, b) in pairs:
             raise PairError(f"pair {item.strip()!r} is given twice.")
         pairs.append((a, b))
-    if len(pairs) > MAX_PAIRS:
-        raise PairError(f"{len(pairs)} pairs are too many to draw; give at most {MAX_PAIRS}.")
     return pairs
 
 

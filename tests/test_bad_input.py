@@ -102,6 +102,19 @@ def linked_style_sheet(root: Path) -> None:
     (root / "templates" / "stylesheets" / "leak.css").symlink_to(root / "home" / "id_rsa")
 
 
+def narrow_model_of_a_huge_modulus(root: Path) -> None:
+    """A 1-wide model of p = 100000: its weights file is small (about 1.6 MB), its p² inputs are not."""
+    from reporter.checkpoint import save_checkpoint
+    from reporter.model import build_model, model_config
+    from reporter.task import Task
+
+    task = Task(100_000)
+    config = {"model": model_config(task, n_layers=1, n_heads=1, d_model=1, d_mlp=1), "task": task.to_json()}
+    for name in ("config.json", "model.safetensors"):
+        (root / "ckpt" / name).unlink()
+    save_checkpoint(build_model(config["model"]), config, root / "ckpt")
+
+
 def big_config(root: Path) -> None:
     (root / "ckpt" / "config.json").write_text(" " * (17 * 2**20) + "{}")
 
@@ -204,6 +217,13 @@ ROWS = {
         1,
         "model n_layers must be a whole number of at least 1, not 0",
     ),
+    "script as normalization_type": (
+        edit_config(lambda c: c["model"].update(normalization_type="<script>alert(1)</script>")),
+        BUILD,
+        1,
+        "model normalization_type must be one of",
+    ),
+    "unknown act_fn": (edit_config(lambda c: c["model"].update(act_fn="tanh")), ANALYZE, 1, "model act_fn must be"),
     "n_heads 0": (edit_config(lambda c: c["model"].update(n_heads=0)), ANALYZE, 1, "model n_heads must be a whole"),
     "negative d_model": (edit_config(lambda c: c["model"].update(d_model=-64)), BUILD, 1, "not -64"),
     "fractional d_head": (edit_config(lambda c: c["model"].update(d_head=2.5)), BUILD, 1, "not 2.5"),
@@ -214,6 +234,13 @@ ROWS = {
         1,
         "is not valid JSON",
     ),
+    "small weights, too many inputs to check": (
+        narrow_model_of_a_huge_modulus,
+        ["check", "--checkpoint", "ckpt"],
+        1,
+        "modreport allows itself",
+    ),
+    "small weights, too many inputs to analyse": (narrow_model_of_a_huge_modulus, ANALYZE, 1, "modreport allows"),
     "header larger than the file": (huge_header, ["check", "--checkpoint", "ckpt"], 1, "its header claims"),
     "finite weights, infinite logits": (
         scale_weights,
@@ -288,6 +315,7 @@ ROWS = {
         "13 pairs are too many to draw",
     ),
     "pair out of range": (None, [*ANALYZE, "--pairs", "11+0"], 2, "a and b must lie in [0, 11)"),
+    "pair with a 5000-digit operand": (None, [*ANALYZE, "--pairs", "1" * 5000 + "+0"], 2, "of at most 9 digits"),
     # Templates.
     "template raises": (
         raising_template,

@@ -70,12 +70,14 @@ def check(checkpoint: Path) -> None:
     import torch
 
     from reporter.checkpoint import load_checkpoint
+    from reporter.limits import check_bytes, check_fits
     from reporter.task import all_inputs, answers
     from reporter.train import evaluate
 
     with one_sentence():
         loaded = load_checkpoint(checkpoint, dtype=torch.float64)
-    cfg, task = loaded.config["model"], loaded.task
+        cfg, task = loaded.config["model"], loaded.task
+        check_fits(check_bytes(task.modulus, cfg["d_model"]), f"checking all {task.n_inputs} inputs")
     tokens = all_inputs(task)
     loss, accuracy = evaluate(loaded.model, tokens, answers(task, tokens))
     click.echo(
