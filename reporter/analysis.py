@@ -38,6 +38,8 @@ PACKAGES = (
     "jinja2",
     "mkdocs",
     "mkdocs-material",
+    "mkdocs-glightbox",
+    "zensical",
 )
 
 
@@ -275,7 +277,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
         measured=measured,
         reading=reading,
         thresholds=t,
-        sensitivity=sensitivity(stats, measured, reading, t) if options.sweep else [],
+        sensitivity=sensitivity(stats, measured, reading, t, interpret) if options.sweep else [],
         baseline=summarise_baseline(baseline, task, t),
         model_config=m,
         training=training,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 1  # bump when the measurements change shape
+FORMAT = 2  # bump when the measurements change shape
 KEEP = 16  # entries kept; the oldest beyond this are removed
 PACKAGES = ("modreport", "torch", "transformer-lens", "numpy")
 
@@ -146,6 +146,14 @@ class Cache:
             ]
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    def figures(self, directory: Path, options, draw) -> list:
+        """The figures of this checkpoint and these options: from the cache, or ``draw()`` them and keep them."""
+        found = self.load_figures(directory, options)
+        if found is None:
+            found = draw()
+            self.store_figures(directory, options, found)
+        return found
 
     def store_figures(self, directory: Path, options, figures: list) -> None:
         """Keep the figures beside the measurements (whose entry must exist); failures are ignored."""

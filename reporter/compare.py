@@ -42,6 +42,27 @@ class Run:
         return training.seed if training else None
 
 
+def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict | None = None) -> list[Run]:
+    """Each checkpoint analysed (from the cache where it can; ``known`` maps a resolved path to an analysis
+    already made), named by its folder, or by its whole path where two folders share a name."""
+    from pathlib import Path
+
+    from reporter.analysis import Options, analyse
+
+    names = [Path(c).name for c in checkpoints]
+    if len(set(names)) < len(names):
+        names = [str(c) for c in checkpoints]
+    runs = []
+    for name, checkpoint in zip(names, checkpoints, strict=True):
+        analysis = (known or {}).get(Path(checkpoint).resolve())
+        if analysis is None:
+            if on_run:
+                on_run(checkpoint)
+            analysis = analyse(Path(checkpoint), Options(thresholds=thresholds, sweep=False), cache)
+        runs.append(Run(name, analysis))
+    return runs
+
+
 def role_key(role: HeadRole) -> tuple[str, str]:
     """What a head does, as the comparison names it: where it reads by content, and what it carries."""
     return role.reads.kind.value, role.carries.value

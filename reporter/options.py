@@ -188,6 +188,7 @@ def analysis_options(command):
         except PairError as error:
             raise click.BadParameter(str(error), param_hint="--pairs") from None
         line = ["modreport", command.__name__]
+        line += [] if checkpoint == DEFAULT_CHECKPOINT else [f"--checkpoint {str(checkpoint)!r}"]
         line += [f"--pairs {pairs_text!r}"] if pairs_text else []
         line += [f"--thresholds {thresholds_file.name}"] if thresholds_file else []
         line += [f"--set {s}" for s in settings]

@@ -22,3 +22,8 @@ TEMPLATES = data_folder("templates")
 MKDOCS_CONFIG = TEMPLATES / "mkdocs.yml"
 CHECKPOINTS = data_folder("checkpoints")
 DEFAULT_CHECKPOINT = CHECKPOINTS / "default"
+
+
+def shipped_runs() -> list[Path]:
+    """Every shipped checkpoint (the headline run and the further seeds), by folder name."""
+    return sorted(p for p in CHECKPOINTS.iterdir() if (p / "config.json").is_file())

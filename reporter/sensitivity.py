@@ -42,10 +42,9 @@ def labels_of(reading) -> dict:
     }
 
 
-def sensitivity(stats, measured, reading, t: Thresholds) -> list[SensitivityRow]:
-    """For each threshold that decides labels or findings, its four moves; ``reading`` is the unmoved one."""
-    from reporter.analysis import interpret
-
+def sensitivity(stats, measured, reading, t: Thresholds, interpret) -> list[SensitivityRow]:
+    """For each threshold that decides labels or findings, its four moves; ``reading`` is the unmoved one and
+    ``interpret(stats, measured, thresholds, memo)`` reads the same measurements under moved thresholds."""
     base_labels, base_findings = labels_of(reading), {f.id: f.holds for f in reading.findings}
     roles = {r.name: r for r in reading.roles}
     memo: dict = {}

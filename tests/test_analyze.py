@@ -127,7 +127,9 @@ def test_threshold_overrides_change_labels_and_are_recorded(handmade_97, tmp_pat
     assert labels["L1H1"] != "splits_ab"  # it gives a and b half each: not a split once each side needs 0.6
     assert labels["L0H0"] == "attends_a"
     assert report["thresholds"]["split_floor"]["value"] == 0.6
-    assert report["provenance"]["command"] == "modreport analyze --set split_floor=0.6"
+    assert (
+        report["provenance"]["command"] == f"modreport analyze --checkpoint {str(handmade_97)!r} --set split_floor=0.6"
+    )
     path = tmp_path / "t.json"
     path.write_text('{"focal": 1}')
     result, _ = run_analyze(handmade_97, tmp_path, "--thresholds", path)

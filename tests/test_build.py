@@ -109,6 +109,7 @@ def test_untrained_model_gets_a_warning_on_every_page(handmade_checkpoint, tmp_p
     for page in ("index.md", "heads.md", "layers.md", "pairs.md"):
         assert '!!! danger "This model has not learned the task"' in (tmp_path / "site" / page).read_text()
     assert "carries no training history" in (tmp_path / "site" / "training.md").read_text()
+    assert "WARNING: The model answers only" in result.stdout  # the terminal says it too, not only the pages
 
 
 def previous_site(tmp_path: Path) -> tuple[Path, Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reporter.analysis import interpret
 from reporter.sensitivity import sensitivity, unstable_heads
 from reporter.thresholds import Thresholds
 from tests.handmade import analysed
@@ -9,7 +10,7 @@ from tests.handmade import analysed
 
 def rows_of(heads, readout=False):
     _, _, measured, stats, reading = analysed(13, heads, readout)
-    return {row.threshold: row for row in sensitivity(stats, measured, reading, Thresholds())}
+    return {row.threshold: row for row in sensitivity(stats, measured, reading, Thresholds(), interpret)}
 
 
 def looks_changed(move) -> list[dict]:

@@ -74,6 +74,7 @@ def build(
     """Analyse a checkpoint and publish the report as a website."""
     from reporter.analysis import analyse
     from reporter.figures import draw_all
+    from reporter.figures.runs import niches_figure
     from reporter.outputs import HTML, PAGES, check_apart, check_folder, replacing_all, write_files
     from reporter.render import site_files
     from reporter.report import summary_lines
@@ -92,13 +93,8 @@ def build(
             checkpoint, analysis, runs, options, cache, train_first, (templates, out, html)
         )
         click.echo("[3/5] drawing figures", err=True)
-        figures = (cache and cache.load_figures(checkpoint, options)) or draw_all(analysis)
-        if cache:
-            cache.store_figures(checkpoint, options, figures)
-        if comparison:
-            from reporter.figures.runs import niches_figure
-
-            figures = [*figures, niches_figure(comparison)]
+        figures = cache.figures(checkpoint, options, lambda: draw_all(analysis)) if cache else draw_all(analysis)
+        figures = [*figures, niches_figure(comparison)] if comparison else figures
         click.echo("[4/5] filling templates", err=True)
         files = site_files(analysis, figures, templates, comparison, tuple(missing))
         with replacing_all(targets) as folders:
@@ -107,6 +103,8 @@ def build(
             if not no_html:
                 build_html(MKDOCS_CONFIG, folders[0], folders[1], engine)
     click.echo(summary_lines(analysis)[0])
+    if analysis.warning:
+        click.echo(f"WARNING: {analysis.warning}")
     if no_html:
         click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")
     else:
@@ -142,13 +140,12 @@ def across_runs(
     run is trained (default recipe, its position among --runs as the seed) only with --train."""
     from dataclasses import replace
 
-    from reporter.analysis import Options, analyse
-    from reporter.compare import Run, compare, comparison_json
+    from reporter.compare import analyse_runs, compare, comparison_json
     from reporter.outputs import CHECKPOINT, check_folder
-    from reporter.resources import CHECKPOINTS
+    from reporter.resources import CHECKPOINTS, shipped_runs
 
     if not runs and checkpoint.resolve().parent == CHECKPOINTS.resolve():
-        runs = tuple(sorted(p for p in CHECKPOINTS.iterdir() if (p / "config.json").is_file()))
+        runs = tuple(shipped_runs())
     found, missing = [], []
     for seed, run in enumerate(runs):
         if run.exists():
@@ -158,13 +155,16 @@ def across_runs(
             found.append(run)
         else:
             missing.append(str(run))
-    others = [run for run in found if run.resolve() != checkpoint.resolve()]
-    if not others:
+    if not [run for run in found if run.resolve() != checkpoint.resolve()]:
         return None, missing
-    compared = [Run(checkpoint.name, analysis)]
-    for run in others:
-        click.echo(f"      comparing {run}", err=True)
-        compared.append(Run(run.name, analyse(run, Options(thresholds=options.thresholds, sweep=False), cache)))
+    found = [checkpoint, *(run for run in found if run.resolve() != checkpoint.resolve())]
+    compared = analyse_runs(
+        found,
+        options.thresholds,
+        cache,
+        lambda run: click.echo(f"      comparing {run}", err=True),
+        known={checkpoint.resolve(): analysis},
+    )
     return comparison_json(compare(compared)), missing
 
 
@@ -175,14 +175,15 @@ def across_runs(
 @click.option("--json", "json_path", default=None, help="Also write the comparison as JSON (- for stdout).")
 def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings, cache, json_path) -> None:
     """Compare runs: heads matched within each layer by what they do, and in how many runs each finding holds."""
-    from reporter.compare import compare_lines, comparison_json
+    from reporter.compare import analyse_runs, compare, compare_lines, comparison_json
     from reporter.outputs import write_report_file
     from reporter.report import dumps
 
     if len(checkpoints) < 2:
         raise click.UsageError("compare needs at least two checkpoints.")
     with one_sentence():
-        comparison = compare_runs(checkpoints, thresholds, cache)
+        runs = analyse_runs(checkpoints, thresholds, cache, lambda run: click.echo(f"analysing {run}", err=True))
+        comparison = compare(runs)
         text = dumps(comparison_json(comparison))
         if json_path and json_path != "-":
             write_report_file(Path(json_path), text.encode(), (*checkpoints, thresholds_file or checkpoints[0]))
@@ -190,21 +191,6 @@ def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings
         click.echo(line, err=json_path == "-")
     if json_path == "-":
         click.echo(text, nl=False)
-
-
-def compare_runs(checkpoints, thresholds, cache):
-    """Analyse each checkpoint (from the cache where it can) and compare them."""
-    from reporter.analysis import Options, analyse
-    from reporter.compare import Run, compare
-
-    names = [Path(c).name for c in checkpoints]
-    if len(set(names)) < len(names):
-        names = [str(c) for c in checkpoints]
-    runs = []
-    for name, checkpoint in zip(names, checkpoints, strict=True):
-        click.echo(f"analysing {checkpoint}", err=True)
-        runs.append(Run(name, analyse(Path(checkpoint), Options(thresholds=thresholds, sweep=False), cache)))
-    return compare(runs)
 
 
 @cli.command()
