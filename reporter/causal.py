@@ -153,6 +153,8 @@ class Rule:
     kind: str  # "additive": softmax of scores fitted as f(a) + g(b); "answer": the mean pattern of its answer
     pattern: torch.Tensor  # [input, key]
     error: float  # mean over inputs of the total variation between the rule's pattern and the real one
+    frequency: int  # k of the one-frequency rule: the additive fit's f and g kept at frequency k only
+    frequency_pattern: torch.Tensor  # [input, key] softmax of that one-frequency score
 
 
 def additive_fit(grid: torch.Tensor) -> torch.Tensor:
@@ -160,8 +162,26 @@ def additive_fit(grid: torch.Tensor) -> torch.Tensor:
     return grid.mean(1, keepdim=True) + grid.mean(0, keepdim=True) - grid.mean((0, 1), keepdim=True)
 
 
+def one_frequency_fit(grid: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """The additive fit of ``grid`` [a, b, key] with f(a) and g(b) each kept at the one frequency k (folded,
+    1..p // 2) that holds most of their power over every key together: mean + f_k(a) + g_k(b)."""
+    p = grid.shape[0]
+    mean = grid.mean((0, 1), keepdim=True)  # [1, 1, key]
+    f = grid.mean(1) - mean[0]  # [a, key]
+    g = grid.mean(0) - mean[0]  # [b, key]
+    spectra = torch.fft.fft(f, dim=0), torch.fft.fft(g, dim=0)  # [frequency, key]
+    power = sum(s.abs().pow(2).sum(-1) for s in spectra)  # [frequency]
+    folded = power[1 : p // 2 + 1] + power.flip(0)[: p // 2]  # k and p - k are one frequency
+    k = int(torch.argmax(folded)) + 1
+    keep = torch.zeros(p, 1, dtype=torch.bool)
+    keep[k] = keep[p - k] = True
+    f_k, g_k = (torch.fft.ifft(s * keep, dim=0).real for s in spectra)  # [x, key]
+    return k, mean + f_k[:, None, :] + g_k[None, :, :]
+
+
 def rules(capture: Capture, scale: float) -> dict[tuple[int, int], Rule]:
-    """For every head, the better of two rules for its pattern from `=`: additive scores, or the answer."""
+    """For every head, the better of two rules for its pattern from `=` (additive scores, or the answer), and
+    the one-frequency rule that the pages quote for a head that switches between a and b."""
     p = capture.task.modulus
     scores = attention_scores(capture, scale)  # [input, layer, head, key]
     answer = capture.targets  # [input]
@@ -169,12 +189,14 @@ def rules(capture: Capture, scale: float) -> dict[tuple[int, int], Rule]:
     for layer in range(scores.shape[1]):
         for head in range(scores.shape[2]):
             real = capture.pattern[:, layer, head]  # [input, key]
-            fitted = additive_fit(scores[:, layer, head].reshape(p, p, -1)).reshape(p * p, -1).softmax(-1)
+            grid = scores[:, layer, head].reshape(p, p, -1)  # [a, b, key]
+            fitted = additive_fit(grid).reshape(p * p, -1).softmax(-1)
             by_answer = torch.zeros(p, real.shape[-1], dtype=real.dtype).index_add_(0, answer, real) / p
             candidates = {"additive": fitted, "answer": by_answer[answer]}
             errors = {kind: float((pattern - real).abs().sum(-1).mean() / 2) for kind, pattern in candidates.items()}
             kind = min(errors, key=lambda k: (errors[k], k))
-            found[(layer, head)] = Rule(kind, candidates[kind], errors[kind])
+            k, one = one_frequency_fit(grid)
+            found[(layer, head)] = Rule(kind, candidates[kind], errors[kind], k, one.reshape(p * p, -1).softmax(-1))
     return found
 
 
@@ -193,10 +215,12 @@ class HeadEffects:
     pattern_rule: Effect  # the pattern from `=` replaced by the one its rule predicts
     rule: str  # which rule: "additive" or "answer"
     rule_error: float  # how far the rule's pattern is from the real one (total variation, mean over inputs)
+    pattern_frequency: Effect  # the pattern from `=` replaced by its one-frequency rule's
+    frequency: int  # that rule's k
 
 
 def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEffects]:
-    """Seven interventions for every head (the ablation at every position equals the one at `=` in the last
+    """Eight interventions for every head (the ablation at every position equals the one at `=` in the last
     layer, whose other positions feed nothing, and is not run twice there)."""
     c = interventions.capture
     p, n_layers, n_heads = c.task.modulus, c.z.shape[1], c.z.shape[2]
@@ -221,6 +245,10 @@ def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEf
                     pattern_rule=run(Edit(layer, head, "pattern", lambda rows, w, r=rule.pattern: r[rows])),
                     rule=rule.kind,
                     rule_error=rule.error,
+                    pattern_frequency=run(
+                        Edit(layer, head, "pattern", lambda rows, w, r=rule.frequency_pattern: r[rows])
+                    ),
+                    frequency=rule.frequency,
                 )
             )
     return rows

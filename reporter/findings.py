@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reporter.labels import SINGLE_INPUT, HeadLabel
-from reporter.roles import Carries, HeadRole, Importance, LayerReading, merged_weights
+from reporter.roles import Carries, HeadRole, Importance, LayerReading, Sufficiency, merged_weights
 from reporter.stats import Stats
 from reporter.task import POSITION_KEYS
 from reporter.thresholds import Thresholds
@@ -285,9 +285,15 @@ def labels_causally_confirmed(roles: list[HeadRole], t: Thresholds) -> Finding:
     share = len(confirmed) / len(checked) if checked else 0.0
     holds = bool(checked) and share >= t.confirmed_share
     failed = [r.name for r in checked if not r.confirmed]
+    patched = [r for r in checked if r.patching_agrees is not None]
+    ruled = [r for r in checked if r.quoted_sufficiency is not Sufficiency.not_needed]
     text = (
         f"For {len(confirmed)} of the {len(checked)} heads whose description can be tested ({pct(share)}), "
-        "patching and pattern replacement bear it out" + (f"; not for {', '.join(failed)}." if failed else ".")
+        "interventions bear it out" + (f"; not for {', '.join(failed)}" if failed else "") + ". "
+        f"What a head carries was tested by patching on {len(patched)} heads "
+        f"({sum(bool(r.patching_agrees) for r in patched)} borne out); the rule quoted for where it looks, by "
+        f"putting the rule's pattern in its place, on the {len(ruled)} heads whose pattern matters "
+        f"({sum(r.quoted_sufficiency is Sufficiency.sufficient for r in ruled)} sufficient)."
     )
     return Finding(
         "labels_causally_confirmed",

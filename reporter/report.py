@@ -53,7 +53,7 @@ def shares(s) -> dict:
     return {"a": s.a, "b": s.b, "interaction": s.interaction, "answer": s.answer}
 
 
-def rule_record(role) -> dict | None:
+def rule_record(role, role_thresholds) -> dict | None:
     """How the head's choice is decided, when a rule decides it (contract 3 "rule"): for a head that switches
     between a and b, the one-frequency preference or a simple comparison (a > b, ...), whichever is right on
     more inputs; for a head whose pattern follows the answer, that."""
@@ -70,6 +70,12 @@ def rule_record(role) -> dict | None:
             "accuracy": r.accuracy,
             "additive_accuracy": r.additive_accuracy,
             "explained": r.explained,
+            "decides": r.accuracy >= role_thresholds.rule_decides,
+            "lean": ("a" if r.bias > 0 else "b") if abs(r.bias) >= role_thresholds.rule_lean else None,
+            "tested_frequency": e.frequency,
+            "pattern": effect(e.pattern_frequency),
+            "sufficiency": role.frequency_sufficiency.value,
+            "sufficient": role.frequency_sufficiency.value == "sufficient",
         }
     if simple_accuracy >= 0:
         return {
@@ -84,7 +90,7 @@ def rule_record(role) -> dict | None:
     return None
 
 
-def head_record(h, role) -> dict:
+def head_record(h, role, t) -> dict:
     label, e, write = role.looks, role.effects, role.write
     evidence = label.evidence
     return {
@@ -128,12 +134,13 @@ def head_record(h, role) -> dict:
                 "rule": effect(e.pattern_rule),
                 "rule_kind": e.rule,
                 "rule_error": e.rule_error,
+                "frequency_rule": {"frequency": e.frequency, **effect(e.pattern_frequency)},
                 "sufficient": role.sufficiency.value == "sufficient",
                 "sufficiency": role.sufficiency.value,
             },
             "confirmed": role.confirmed,
         },
-        "rule": rule_record(role),
+        "rule": rule_record(role, t),
     }
 
 
@@ -176,7 +183,9 @@ def report_json(analysis: Analysis) -> dict:
             "task": {**stats.task.to_json(), "n_inputs": stats.task.n_inputs},
             "accuracy": stats.accuracy,
             "warning": analysis.warning,
-            "heads": [head_record(h, role) for h, role in zip(stats.heads, analysis.roles, strict=True)],
+            "heads": [
+                head_record(h, role, analysis.thresholds) for h, role in zip(stats.heads, analysis.roles, strict=True)
+            ],
             "positions": [
                 {
                     "layer": row.layer,

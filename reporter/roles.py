@@ -119,10 +119,12 @@ class Sufficiency(StrEnum):
     insufficient = "insufficient"  # the rule's pattern costs too much
 
 
-def sufficiency(effects: HeadEffects, t: Thresholds) -> Sufficiency:
+def sufficiency(effects: HeadEffects, t: Thresholds, rule: Effect | None = None) -> Sufficiency:
+    """The test of a rule's pattern (by default the better of the additive and the answer rule's) against
+    the head's mean pattern."""
     if effects.pattern_mean.delta_loss < t.rule_needed:
         return Sufficiency.not_needed
-    if effects.pattern_rule.delta_loss <= t.rule_small:
+    if (rule or effects.pattern_rule).delta_loss <= t.rule_small:
         return Sufficiency.sufficient
     return Sufficiency.insufficient
 
@@ -157,8 +159,9 @@ class HeadRole:
     effects: HeadEffects
     importance: Importance  # from mean-ablation at `=`
     importance_anywhere: Importance  # from mean-ablation at every position
-    sufficiency: Sufficiency  # whether its rule explains its pattern
+    sufficiency: Sufficiency  # whether its rule (additive or answer) explains its pattern
     preference: PreferenceRule | None  # for a head that switches between a and b: the one frequency behind it
+    frequency_sufficiency: Sufficiency  # whether the one-frequency rule's pattern explains it
     patching_agrees: bool | None
 
     @property
@@ -184,11 +187,18 @@ class HeadRole:
         }.get(self.reads.kind, f"mixed, carries {self.carries.value}")
 
     @property
+    def quoted_sufficiency(self) -> Sufficiency:
+        """The test of the rule the pages quote: the one-frequency rule for a switching head, else its rule."""
+        return self.frequency_sufficiency if self.preference is not None else self.sufficiency
+
+    @property
     def confirmed(self) -> bool | None:
-        """Whether interventions bear out what the page says it does (its rule, and what it carries)."""
-        if self.patching_agrees is None and self.sufficiency is not Sufficiency.insufficient:
+        """Whether interventions bear out what the page says it does: what it carries (patching) and, where its
+        pattern matters, the rule quoted for it. None when neither makes a claim an intervention could test."""
+        tested = self.quoted_sufficiency is not Sufficiency.not_needed
+        if self.patching_agrees is None and not tested:
             return None
-        return bool(self.patching_agrees) and self.sufficiency is not Sufficiency.insufficient
+        return self.patching_agrees is not False and self.quoted_sufficiency is not Sufficiency.insufficient
 
 
 def head_roles(
@@ -230,6 +240,7 @@ def head_roles(
                 importance_anywhere=importance(effect.ablation_all, t),
                 sufficiency=sufficiency(effect, t),
                 preference=preference,
+                frequency_sufficiency=sufficiency(effect, t, effect.pattern_frequency),
                 patching_agrees=patching_agrees(label, effect, t),
             )
         )

@@ -144,6 +144,11 @@ class Thresholds:
     rule_decides: float = share(
         0.9, PAGES, "a simple rule 'decides' a switching head when it predicts its choice on at least 90% of inputs"
     )
+    rule_lean: float = share(
+        0.05,
+        PAGES,
+        "a one-frequency rule 'leans' toward a or b when its constant bias is at least 5% of the cosine's amplitude",
+    )
     bimodal: float = share(
         5 / 9, PAGES, "Sarle's bimodality coefficient above 5/9 (a uniform distribution's value) suggests two modes"
     )

@@ -47,3 +47,22 @@ def test_a_switch_head_built_with_one_frequency_gets_that_frequency_and_its_rule
     assert switch.preference.accuracy > 0.95
     assert switch.effects.rule == "additive"
     assert abs(switch.effects.pattern_rule.delta_loss) < 1e-3  # its scores are exactly additive
+    # the rule the pages quote is tested by intervention: its one-frequency pattern stands in for the head's
+    assert switch.effects.frequency == FREQUENCY
+    assert abs(switch.effects.pattern_frequency.delta_loss) < 1e-3
+
+
+def test_the_one_frequency_fit_keeps_only_that_frequency():
+    from reporter.causal import one_frequency_fit
+
+    p = 19
+    x = torch.arange(p, dtype=torch.float64)
+    f = 2.0 * torch.cos(2 * math.pi * 4 * x / p + 0.3) + 0.2 * torch.cos(2 * math.pi * 7 * x / p)  # [a]
+    g = -1.5 * torch.cos(2 * math.pi * 4 * x / p)  # [b]
+    grid = torch.stack([f[:, None] + g[None, :] + 1.0, torch.zeros(p, p, dtype=torch.float64)], -1)  # [a, b, key]
+    k, fit = one_frequency_fit(grid)
+    assert k == 4
+    expected = 2.0 * torch.cos(2 * math.pi * 4 * x / p + 0.3)[:, None] + g[None, :] + 1.0
+    assert torch.allclose(fit[..., 0], expected, atol=1e-9) and torch.allclose(
+        fit[..., 1], torch.zeros(p, p, dtype=torch.float64)
+    )

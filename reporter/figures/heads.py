@@ -34,11 +34,13 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
             cell(ax, x, y, IMPORTANCE_COLOURS[band])
             ink = "#FFFFFF" if band in DARK_CELLS else "#111111"
             delta = fixed(role.effects.ablation_equals.delta_loss, 2)
+            looks = role.looks.kind.value
+            said = role.carries.value in ("answer", "nothing")  # the headline already says what it carries
             lines = [
                 (role.name, 11, "bold"),
                 (role.headline, 10.5, "normal"),
-                (f"looks {role.looks.kind.value}", 9, "normal"),
-                (f"carries {role.carries.value} · Δ {delta}", 9, "normal"),
+                (f"looks {looks}" if role.reads.kind == role.looks.kind else f"by position: {looks}", 9, "normal"),
+                (f"Δ {delta} nats" if said else f"carries {role.carries.value} · Δ {delta}", 9, "normal"),
             ]
             for i, (text, size, weight) in enumerate(lines):
                 ax.text(
@@ -80,7 +82,11 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
         fig.tight_layout()
         alt = (
             "Grid of all heads by layer and head, coloured by how much the model needs each: "
-            + "; ".join(f"{r.name} {r.importance.value}, {r.headline}, carries {r.carries.value}" for r in roles)
+            + "; ".join(
+                f"{r.name} {r.importance.value}, {r.headline}"
+                + ("" if r.carries.value in ("answer", "nothing") else f", carries {r.carries.value}")
+                for r in roles
+            )
             + "."
         )
         rows = [
