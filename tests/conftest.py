@@ -85,6 +85,7 @@ def build_with(tiny_checkpoint, tmp_path_factory):
             engine,
         )
         assert result.exit_code == 0, result.output
+        (root / "output.txt").write_text(result.stdout)  # what the user saw, for the tests of what build says
         return root
 
     return build

@@ -159,3 +159,21 @@ def test_sigterm_stops_mkdocs_and_removes_the_staging_folder(tiny_checkpoint, tm
     time.sleep(0.5)
     assert not [pid for pid in mkdocs if Path(f"/proc/{pid}").exists()]
     assert leftovers(tmp_path) == [] and not (tmp_path / "site").exists() and not (tmp_path / "html").exists()
+
+
+def test_sigterm_stops_serve_and_its_mkdocs(built, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a free port on this machine
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    serve = modreport("serve", "--out", built / "site", "--address", f"127.0.0.1:{port}")
+    deadline = time.monotonic() + 60
+    while not children(serve.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    mkdocs = children(serve.pid)
+    assert mkdocs, "mkdocs serve never started"
+    serve.send_signal(signal.SIGTERM)
+    assert serve.wait(timeout=30) != 0
+    time.sleep(0.5)
+    assert not [pid for pid in mkdocs if Path(f"/proc/{pid}").exists()]

@@ -34,6 +34,20 @@ def test_every_command_has_help(command):
     assert result.output.startswith(f"Usage: cli {command} [OPTIONS]")
 
 
+def test_modreport_alone_says_where_to_start():
+    result = invoke()
+    assert result.exit_code == 0
+    assert "Start here:" in result.output
+    for step in ("modreport build", "public/index.html", "modreport train --out", "modreport compare"):
+        assert step in result.output
+
+
+def test_build_ends_with_a_link_a_terminal_can_open(built):
+    said = (built / "output.txt").read_text().splitlines()
+    assert said[-1] == (built / "public" / "index.html").resolve().as_uri()
+    assert f"modreport serve --out {built / 'site'}" in said[-2]  # the hint serves the folder just built
+
+
 def test_unknown_command_and_option_exit_2():
     assert invoke("bulid").exit_code == 2
     assert invoke("build", "--outt", "x").exit_code == 2
