@@ -63,7 +63,7 @@ class Label:
 def condition_shares(w: np.ndarray, t: Thresholds) -> dict:
     """Shares of inputs on which each per-input condition holds, from a head's weights ``w`` [input, key]."""
     focused = w >= t.focus  # [input, key]; with focus > 0.5 at most one key per input
-    # Spread: three positions each get a real share, or no position holds the input and attention is broad.
+    # Spread: `spread_positions` positions each get a real share, or no position holds the input and attention is broad.
     broad = (w.max(-1) < t.focus) & (normalised_entropy(w) >= t.spread_entropy)
     return {
         "focus_share": by_position(focused.mean(0)),
@@ -71,7 +71,7 @@ def condition_shares(w: np.ndarray, t: Thresholds) -> dict:
         "split_share": float(
             ((w[:, A] >= t.split_floor) & (w[:, B] >= t.split_floor) & (w[:, A] + w[:, B] >= t.split_mass)).mean()
         ),
-        "three_way_share": float((((w >= t.spread_floor).sum(-1) >= 3) | broad).mean()),
+        "three_way_share": float((((w >= t.spread_floor).sum(-1) >= t.spread_positions) | broad).mean()),
     }
 
 

@@ -66,6 +66,9 @@ class Thresholds:
     spread_floor: float = share(
         0.15, LABELS, "a position takes part in a spread pattern when it gets at least 0.15 (uniform over 4 is 0.25)"
     )
+    spread_positions: int = count(
+        3, LABELS, "an input's attention is spread when at least 3 positions each take part in it (of the 4)"
+    )
     # What a position or a head's write at = carries (contract 4b), from its analysis of variance.
     constant_spread: float = share(
         0.05, CARRIES, "a position holds a constant when what varies with the input is below 5% of its size (rms)"

@@ -230,6 +230,7 @@ def effect_bars(role: HeadRole) -> list[tuple[str, float, str]]:
         ("patch in another b", e.patch_b.delta_loss, "#E69F00"),
         ("pattern → its mean", e.pattern_mean.delta_loss, "#009E73"),
         (f"pattern → its rule ({e.rule})", e.pattern_rule.delta_loss, "#CC79A7"),
+        (f"pattern → one frequency (k = {e.frequency})", e.pattern_frequency.delta_loss, "#F0E442"),
     ]
 
 
@@ -264,11 +265,17 @@ def head_figure(stats: Stats, h: HeadStats, role: HeadRole) -> Figure:
             f"write at = carries ({role.carries.value}); and the loss after each intervention on it."
         )
         rows = [
-            [f"attention_{k}_{q}", v]
+            [f"attention_{k}_{q}", "", "", "", v]
             for k in POSITION_KEYS
             for q, v in zip(("p05", "p25", "median", "p75", "p95"), h.quantiles[k], strict=True)
         ]
-        rows += [[f"attention_{k}_mean", h.mean[k]] for k in POSITION_KEYS]
-        rows += [[f"carries_{key}", getattr(role.write.shares, key)] for _, key, _ in CONTENT_BARS]
-        rows += [[f"delta_loss: {name}", value] for name, value, _ in effect_bars(role)]
-        return Figure(f"head_{h.name}.png", to_png(fig), alt, to_csv(["quantity", "value"], rows))
+        rows += [[f"attention_{k}_mean", "", "", "", h.mean[k]] for k in POSITION_KEYS]
+        rows += [[f"carries_{key}", "", "", "", getattr(role.write.shares, key)] for _, key, _ in CONTENT_BARS]
+        rows += [[f"delta_loss: {name}", "", "", "", value] for name, value, _ in effect_bars(role)]
+        p = stats.task.modulus
+        top, strength = h.weights.argmax(-1), h.weights.max(-1)  # [input]: the map, input a * p + b
+        rows += [
+            ["most_attention", i // p, i % p, POSITIONS[top[i]], float(strength[i])] for i in range(stats.task.n_inputs)
+        ]
+        header = ["quantity", "a", "b", "position", "value"]
+        return Figure(f"head_{h.name}.png", to_png(fig), alt, to_csv(header, rows))

@@ -113,12 +113,12 @@ def fourier_figure(logits: LogitSpectrum, embedding: Spectrum, unembedding: Spec
             "frequency's rule names its choice; and the spectra of the embedding and of the unembedding."
         )
         rows = [
-            [k + 1, logits.diagonal.shares[k], embedding.shares[k], unembedding.shares[k]]
+            ["spectra", "", k + 1, logits.diagonal.shares[k], embedding.shares[k], unembedding.shares[k], ""]
             for k in range(len(logits.diagonal.shares))
         ]
-        return Figure(
-            "fourier.png", to_png(fig), alt, to_csv(["frequency", "logits_diagonal", "embedding", "unembedding"], rows)
-        )
+        rows += [["switching_head", r.name, r.preference.frequency, r.preference.accuracy, "", ""] for r in switching]
+        header = ["panel", "head", "frequency", "logits_diagonal", "embedding", "unembedding", "rule_accuracy"]
+        return Figure("fourier.png", to_png(fig), alt, to_csv(header, rows))
 
 
 def training_figure(history) -> Figure:
