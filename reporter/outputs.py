@@ -250,6 +250,10 @@ def write_report_file(path: Path, content: bytes, inputs: Iterable[Path] = ()) -
     """Write a report file atomically (a temporary file beside it, then a rename), never onto an
     input and never over a file that is not a report modreport wrote."""
     resolved = check_report_path(path, inputs)
+    for leftover in resolved.parent.glob(f".{resolved.name}{STAGING}*"):  # of a killed write: ours, or empty
+        ours = leftover.is_file() and not leftover.is_symlink()
+        if ours and (leftover.stat().st_size == 0 or is_our_report(leftover)):
+            leftover.unlink(missing_ok=True)
     try:
         descriptor, temporary = tempfile.mkstemp(prefix=f".{resolved.name}{STAGING}", dir=resolved.parent)
     except OSError as error:

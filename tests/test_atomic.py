@@ -177,3 +177,18 @@ def test_sigterm_stops_serve_and_its_mkdocs(built, tmp_path):
     assert serve.wait(timeout=30) != 0
     time.sleep(0.5)
     assert not [pid for pid in mkdocs if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_killed_report_write_leaves_nothing_the_next_write_does_not_clear(tmp_path):
+    from reporter.outputs import STAGING, write_report_file
+
+    report = b'{"schema_version": 2, "provenance": {}, "heads": []}'
+    empty = tmp_path / f".r.json{STAGING}kill1"
+    half = tmp_path / f".r.json{STAGING}kill2"
+    users = tmp_path / f".r.json{STAGING}mine"
+    empty.write_bytes(b"")
+    half.write_bytes(report)
+    users.write_text("not a report")  # a name like ours, but not our bytes: kept
+    write_report_file(tmp_path / "r.json", report)
+    assert (tmp_path / "r.json").read_bytes() == report
+    assert not empty.exists() and not half.exists() and users.read_text() == "not a report"
