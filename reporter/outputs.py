@@ -71,10 +71,15 @@ def forbidden(target: Path, inputs: Iterable[Path]) -> str | None:
     """Why ``target`` (resolved) must not be written, or None."""
     if target == Path(target.anchor):
         return "is the root of the file system"
-    if target == Path.home().resolve():
+    home, here = Path.home().resolve(), Path.cwd().resolve()
+    if target == home:
         return "is your home folder"
-    if target == Path.cwd().resolve():
+    if target == here:
         return "is the current folder"
+    if target in home.parents:
+        return "holds your home folder"
+    if target in here.parents:
+        return "holds the current folder"
     for source in inputs:
         source = Path(source).resolve()
         if target == source or target in source.parents:

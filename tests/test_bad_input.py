@@ -128,6 +128,7 @@ ROWS = {
     "out is the current folder": (None, [*BUILD, "--out", ".", "--no-html"], 1, "it is the current folder"),
     "out is the root": (None, [*BUILD, "--out", "/", "--no-html"], 1, "it is the root of the file system"),
     "out is the home folder": (None, [*BUILD, "--out", "{root}/home"], 1, "it is your home folder"),
+    "out holds the home folder": (None, [*BUILD, "--out", "{root}/..", "--no-html"], 1, "it holds your home folder"),
     "out is the checkpoint": (None, [*BUILD, "--out", "ckpt"], 1, "an input of this command"),
     "out holds the checkpoint": (
         None,
