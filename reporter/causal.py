@@ -41,6 +41,7 @@ class Checks:
     noop_delta_loss: float  # largest |Δloss| of replaying from each layer with no intervention (should be 0)
     hooks_max_difference: float  # largest per-input loss difference, replay vs run_with_hooks, on the sample
     pattern_max_difference: float  # largest |softmax(q·k / scale) - hook_pattern| at `=`
+    checked_inputs: int = 0  # inputs on which the replay was run against run_with_hooks (0: no replay)
 
 
 class Interventions:
@@ -56,7 +57,11 @@ class Interventions:
         if self.replay and (self.checks.noop_delta_loss > TOLERANCE or self.checks.hooks_max_difference > TOLERANCE):
             self.replay = None  # it does not reproduce this model: every intervention goes through the hooks
             self.checks = Checks(
-                False, self.checks.noop_delta_loss, self.checks.hooks_max_difference, self.checks.pattern_max_difference
+                False,
+                self.checks.noop_delta_loss,
+                self.checks.hooks_max_difference,
+                self.checks.pattern_max_difference,
+                self.checks.checked_inputs,
             )
 
     def logits(self, rows: torch.Tensor, edit: Edit | None) -> torch.Tensor:
@@ -103,7 +108,8 @@ class Interventions:
                     replayed, _ = self.losses(edit, sample)
                     hooked = F.cross_entropy(self.hooked(sample, edit), c.targets[sample], reduction="none")
                     worst = max(worst, float((replayed - hooked).abs().max()))
-        return Checks(True, noop, worst, pattern_difference(None, c, self.replay))
+        checked = len(set(range(n)[samples[0]]) | set(range(n)[samples[1]]))
+        return Checks(True, noop, worst, pattern_difference(None, c, self.replay), checked)
 
 
 def mean_ablation(capture: Capture, layer: int, head: int, what: str) -> Edit:
