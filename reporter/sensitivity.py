@@ -49,7 +49,9 @@ def sensitivity(stats, measured, reading, t: Thresholds, interpret) -> list[Sens
     roles = {r.name: r for r in reading.roles}
     memo: dict = {}
     rows = []
-    for name in (f.name for f in fields(Thresholds) if Thresholds.group_of(f.name) in SWEPT):
+    for name in (
+        f.name for f in fields(Thresholds) if Thresholds.group_of(f.name) in SWEPT and Thresholds.swept(f.name)
+    ):
         moves = []
         for step, value in t.moves(name):
             if value is None:

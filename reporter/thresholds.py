@@ -25,9 +25,10 @@ def nats(default: float, group: str, reason: str) -> float:
     return field(default=default, metadata={"reason": reason, "group": group, "unit": "nats"})
 
 
-def count(default: int, group: str, reason: str) -> int:
-    """A threshold on a number of things, a whole number of at least 1."""
-    return field(default=default, metadata={"reason": reason, "group": group, "unit": "count"})
+def count(default: int, group: str, reason: str, swept: bool = True) -> int:
+    """A threshold on a number of things, a whole number of at least 1. ``swept=False`` for a count that is
+    part of a label's definition rather than a cut-off on a measurement: printed, not moved in the sweep."""
+    return field(default=default, metadata={"reason": reason, "group": group, "unit": "count", "swept": swept})
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,11 @@ class Thresholds:
         0.15, LABELS, "a position takes part in a spread pattern when it gets at least 0.15 (uniform over 4 is 0.25)"
     )
     spread_positions: int = count(
-        3, LABELS, "an input's attention is spread when at least 3 positions each take part in it (of the 4)"
+        3,
+        LABELS,
+        "an input's attention is spread when at least 3 of its 4 positions take part in it (what 'spread' means, "
+        "so not moved in the sweep)",
+        swept=False,
     )
     # What a position or a head's write at = carries (contract 4b), from its analysis of variance.
     constant_spread: float = share(
@@ -164,6 +169,10 @@ class Thresholds:
     @classmethod
     def group_of(cls, name: str) -> str:
         return next(f.metadata["group"] for f in fields(cls) if f.name == name)
+
+    @classmethod
+    def swept(cls, name: str) -> bool:
+        return next(f.metadata.get("swept", True) for f in fields(cls) if f.name == name)
 
     @classmethod
     def unit_of(cls, name: str) -> str:
