@@ -16,7 +16,7 @@ from reporter.analysis import Analysis
 from reporter.findings import plus_statements
 from reporter.report import dumps, report_json, rounded
 from reporter.sensitivity import unstable_heads
-from reporter.task import POSITION_KEYS, POSITIONS
+from reporter.task import TOKEN_OF
 from reporter.thresholds import SWEEP_FACTORS, SWEEP_STEPS
 
 PAGES = (
@@ -32,7 +32,6 @@ PAGES = (
 )
 FIGURE_DIR = "figures"
 SCHEMA = Path(__file__).resolve().parent / "report.schema.json"  # describes report.json; published beside it
-TOKENS = dict(zip(POSITION_KEYS, POSITIONS, strict=True))  # position key -> the token it holds: "plus" -> "+"
 PLAIN = set(" .,-+/_")  # characters of a foreign string that Markdown and HTML read as plain text (or, for _, as
 #                        harmless emphasis at worst)
 
@@ -60,7 +59,7 @@ def value(x: float) -> str:
 
 def token(key: str) -> str:
     """A position key as the token it holds: "plus" -> "+", "equals" -> "="."""
-    return TOKENS[key]
+    return TOKEN_OF[key]
 
 
 def foreign(value):

@@ -12,6 +12,7 @@ import torch
 
 POSITIONS = ("a", "+", "b", "=")  # what each of the 4 positions holds
 POSITION_KEYS = ("a", "plus", "b", "equals")  # the same, as JSON-safe keys
+TOKEN_OF = dict(zip(POSITION_KEYS, POSITIONS, strict=True))  # position key -> its token: "plus" -> "+"
 EQUALS_POS = 3  # the query position every statistic reads from
 
 

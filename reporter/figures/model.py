@@ -11,7 +11,7 @@ from reporter.content import PositionContent
 from reporter.figures.style import CARRIES_COLOURS, Figure, cell, style, to_csv, to_png
 from reporter.fourier import LogitSpectrum, Spectrum
 from reporter.roles import HeadRole
-from reporter.task import POSITION_KEYS, POSITIONS
+from reporter.task import POSITION_KEYS, POSITIONS, TOKEN_OF
 
 
 def positions_figure(contents: list[PositionContent], holds: list[dict], n_layers: int) -> Figure:
@@ -45,7 +45,7 @@ def positions_figure(contents: list[PositionContent], holds: list[dict], n_layer
         fig.tight_layout()
         alt = (
             "Grid of layers by positions, each cell naming what the residual there holds: "
-            + "; ".join(f"into layer {r[0]} position {POSITIONS[POSITION_KEYS.index(r[1])]} holds {r[2]}" for r in rows)
+            + "; ".join(f"into layer {r[0]} position {TOKEN_OF[r[1]]} holds {r[2]}" for r in rows)
             + "."
         )
         header = [
