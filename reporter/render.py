@@ -144,8 +144,20 @@ def page_context(
 def environment(template_dir: Path):
     import jinja2
 
+    class InsideLoader(jinja2.FileSystemLoader):
+        """Loads only real files of the templates folder: an included template that is a link out of it is
+        refused as the pages' own templates are."""
+
+        def get_source(self, environment, template):
+            path = Path(template_dir) / template
+            if path.exists() and not inside(path, Path(template_dir)):
+                raise TemplateError(
+                    f"template {template} is a link to a file outside {template_dir}; copy it in instead."
+                )
+            return super().get_source(environment, template)
+
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(template_dir), followlinks=False),
+        loader=InsideLoader(str(template_dir), followlinks=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -169,6 +181,8 @@ def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
         name = f"{page}.j2"
         try:
             pages[page] = env.get_template(name).render(**context)
+        except TemplateError:
+            raise
         except jinja2.TemplateNotFound:
             raise TemplateError(f"template {name} is missing from {template_dir}.") from None
         except jinja2.TemplateError as error:

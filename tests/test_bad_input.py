@@ -97,6 +97,15 @@ def linked_template(root: Path) -> None:
     (root / "templates" / "layers.md.j2").symlink_to(outside)
 
 
+def linked_include(root: Path) -> None:
+    """A template in a subfolder, included by a page, that is a link to a file of the user's."""
+    (root / "home" / "secret.j2").write_text("secret")
+    (root / "templates" / "parts").mkdir()
+    (root / "templates" / "parts" / "x.j2").symlink_to(root / "home" / "secret.j2")
+    with (root / "templates" / "layers.md.j2").open("a") as page:
+        page.write('{% include "parts/x.j2" %}\n')
+
+
 def linked_style_sheet(root: Path) -> None:
     (root / "home" / "id_rsa").write_text("PRIVATE KEY")
     (root / "templates" / "stylesheets" / "leak.css").symlink_to(root / "home" / "id_rsa")
@@ -329,6 +338,12 @@ ROWS = {
         [*BUILD, "--templates", "templates"],
         1,
         "template layers.md.j2 is a link to a file outside",
+    ),
+    "included template linked from outside": (
+        linked_include,
+        [*BUILD, "--templates", "templates"],
+        1,
+        "template parts/x.j2 is a link to a file outside",
     ),
     "serve without a report": (None, ["serve", "--out", "mine"], 1, "holds no report"),
 }

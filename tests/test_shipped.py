@@ -28,6 +28,22 @@ def test_shipped_checkpoint_was_trained_by_the_default_recipe():
     assert training["final"]["test_accuracy"] == 1.0
 
 
+def test_several_runs_of_the_default_recipe_ship_each_with_its_own_seed():
+    from dataclasses import asdict, replace
+
+    from reporter.recipe import Recipe
+    from reporter.resources import shipped_runs
+
+    runs = shipped_runs()
+    seeds = []
+    for run in runs:
+        training = json.loads((run / "config.json").read_text())["training"]
+        assert training["recipe"] == json.loads(json.dumps(asdict(replace(Recipe(), seed=training["seed"]))))
+        assert training["final"]["test_accuracy"] == 1.0, f"{run.name} has not learned the task"
+        seeds.append(training["seed"])
+    assert len(runs) >= 5 and sorted(seeds) == list(range(len(runs)))  # seeds 0..n-1, each once
+
+
 def test_committed_site_is_what_build_writes(tmp_path):
     result = invoke("build", "--out", tmp_path / "site", "--no-html")
     assert result.exit_code == 0, result.output
