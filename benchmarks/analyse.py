@@ -74,7 +74,7 @@ def stage_rows() -> list[tuple[str, float, str]]:
     analysis = analyse(checkpoint, Options())  # for the stages after measuring (uses no cache)
     stats = compute_stats(Attention(task, clean.weights, clean.correct), default_pairs(task.modulus))
     reading, interpret_time = timed(interpret, stats, analysis.measured, Thresholds())
-    _, sweep_time = timed(sensitivity, stats, analysis.measured, reading, Thresholds())
+    _, sweep_time = timed(sensitivity, stats, analysis.measured, reading, Thresholds(), interpret)
     _, figures_time = timed(draw_all, analysis)
     n_experiments = 7 * len(effects) - sum(1 for e in effects if e.layer == model.cfg.n_layers - 1)
     causal = checks_time + rules_time + effects_time

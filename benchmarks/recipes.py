@@ -14,7 +14,7 @@ import json
 import statistics
 import sys
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import torch
 
@@ -29,11 +29,17 @@ class GaveUp(Exception):
     """A screening run that had not reached 100% held-out by the epoch given to give up at."""
 
 
-def run(recipe: Recipe, lean: bool = True, give_up: int = 0) -> dict:
+def run(recipe: Recipe, lean: bool = False, give_up: int = 0) -> dict:
     """Train once; what the tables report about the run. With ``give_up``, a run that has not reached 100%
     held-out by that epoch is stopped (screening only: it counts as never)."""
 
     def watch(record: dict) -> None:
+        print(
+            f"    epoch {record['epoch']}: loss {record['train_loss']:.3f}, train {record['train_accuracy']:.1%}, "
+            f"held out {record['test_accuracy']:.1%}, = constant {record['layers'][0]['constant_share']:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
         if give_up and record["epoch"] >= give_up and record["test_accuracy"] < 1:
             raise GaveUp(record)
 
@@ -85,7 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--setting", action="append", default=[], help="JSON object of Recipe overrides")
-    parser.add_argument("--bridge", action="store_true", help="train through the bridge's own forward")
+    parser.add_argument("--lean", action="store_true", help="train through the lean forward (reporter/forward.py)")
     parser.add_argument("--give-up", type=int, default=0, help="stop a run not at 100%% held-out by this epoch")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (results do not depend on it)")
     args = parser.parse_args()
@@ -94,9 +100,12 @@ def main() -> None:
     print(f"| --- | {' | '.join('---:' for _ in args.seeds)} | ---: |", flush=True)
     for setting in args.setting or ["{}"]:
         overrides = json.loads(setting)
+        unknown = sorted(set(overrides) - {f.name for f in fields(Recipe)})
+        if unknown:
+            parser.error(f"{unknown[0]!r} is not a Recipe field")
         outcomes = []
         for seed in args.seeds:
-            outcomes.append(run(replace(Recipe(), seed=seed, **overrides), not args.bridge, args.give_up))
+            outcomes.append(run(replace(Recipe(), seed=seed, **overrides), args.lean, args.give_up))
             print(f"  {setting} seed {seed}: {cell(outcomes[-1])}", file=sys.stderr, flush=True)
         epochs = [o["first"] or 10 * o["epochs"] for o in outcomes]  # a failed run counts as far past the end
         median = statistics.median(epochs)

@@ -1,32 +1,33 @@
-"""Benchmark: the default recipe on seeds 0, 1 and 2, measured in one run.
+"""Benchmark: the default recipe on every seed and modulus of issue 13, measured in one run.
 
-For each seed: the epoch of first 100% held-out accuracy, epochs run, wall time, final
-accuracy on all p² inputs, and how many heads learned sharp attention (mean_max >= 0.6
-over all inputs; uniform attention over the 4 positions has 0.25), with where they look.
-It also measures this machine's fp32 matmul rate and the fraction of it that training
-reaches. Targets (issue 6): 100% held-out accuracy within 50 epochs for each seed; the
-default run in at most 60 s.
+For each run: the epoch of first 100% held-out accuracy, the epoch the layer-0 plateau was left (the
+first epoch whose `=` residual is less than half input-independent), epochs run, wall time, accuracy on
+all p² inputs, how many heads learned sharp attention (mean_max >= 0.6 over all inputs; uniform attention
+over the 4 positions has 0.25), and the training loop's achieved rate against this machine's fp32 matmul
+rate. Each p = 113 seed is trained twice: through the bridge's own forward (the default) and through
+the lean forward, whose logits are the same and whose gradients differ by float rounding: a perturbation
+that should not matter. Seed 0 must reproduce the shipped weights byte for byte.
 
-    .venv/bin/python benchmarks/train.py [--seeds 0 1 2]
+    .venv/bin/python benchmarks/train.py [--seeds 0 1 ...] [--moduli 97 127] [--moduli-seeds 0 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from reporter.labels import label_heads
 from reporter.model import weights_bytes
 from reporter.recipe import Recipe
 from reporter.stats import attention_over_all_inputs, compute_stats
-from reporter.thresholds import Thresholds
 from reporter.train import train
 
 SHARP = 0.6
+PLATEAU = 0.5  # the = residual is "on the plateau" while more than half of it is the same for every input
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,68 +43,91 @@ def matmul_rate(size: int = 1024, repeats: int = 20) -> float:
     return 2 * size**3 / best / 1e9
 
 
-def flops_per_epoch(recipe: Recipe, n_train: int) -> float:
-    """Forward + backward (3x forward) FLOPs of one epoch; the model computes all 4 positions."""
-    d, d_mlp, p = recipe.d_model, recipe.d_mlp, recipe.modulus
-    per_token = recipe.n_layers * (8 * d * d + 4 * d * d_mlp + 4 * 4 * d) + 2 * d * p
-    return 3 * 4 * per_token * n_train
+def flops_per_epoch(recipe: Recipe, n_train: int, lean: bool) -> float:
+    """Forward + backward (3x forward) FLOPs of one epoch: every block at all 4 positions; the lean forward
+    runs the last block's output projection and MLP, and the unembedding, at `=` only."""
+    d, d_mlp, p, layers = recipe.d_model, recipe.d_mlp, recipe.modulus, recipe.n_layers
+    attention = 4 * (6 * d * d + 4 * 4 * d)  # q, k, v at 4 positions; scores and mixing
+    rest = 2 * d * d + 4 * d * d_mlp  # output projection and MLP, per position
+    tail = (rest + 2 * d * p) if lean else 4 * (rest + 2 * d * p)
+    forward = layers * attention + (layers - 1) * 4 * rest + tail
+    return 3 * forward * n_train
+
+
+def run(recipe: Recipe, lean: bool = False) -> dict:
+    start = time.perf_counter()
+    result = train(recipe, lean=lean)
+    seconds = time.perf_counter() - start
+    training = result.config["training"]
+    stats = compute_stats(attention_over_all_inputs(result.model, result.task), [])
+    left = next((r["epoch"] for r in result.history if r["layers"][0]["constant_share"] < PLATEAU), None)
+    return {
+        "first": training["first_perfect_epoch"],
+        "left": left,
+        "epochs": len(result.history),
+        "seconds": seconds,
+        "accuracy": stats.accuracy["all"],
+        "test": training["final"]["test_accuracy"],
+        "sharp": sum(h.mean_max >= SHARP for h in stats.heads),
+        "heads": len(stats.heads),
+        "rate": flops_per_epoch(recipe, training["split"]["n_train"], lean) * len(result.history) / seconds / 1e9,
+        "weights": weights_bytes(result.model) if recipe == Recipe() and not lean else None,
+    }
+
+
+def row(label: str, outcome: dict, rate: float) -> str:
+    first = outcome["first"] or f"never ({outcome['test']:.1%} held out)"
+    return (
+        f"| {label} | {first} | {outcome['left']} | {outcome['epochs']} | {outcome['seconds']:.1f} | "
+        f"{outcome['accuracy']:.2%} | {outcome['sharp']}/{outcome['heads']} | "
+        f"{outcome['rate']:.0f} ({outcome['rate'] / rate:.0%}) |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
+    parser.add_argument("--moduli", type=int, nargs="*", default=[97, 127])
+    parser.add_argument("--moduli-seeds", type=int, nargs="+", default=[0, 1, 2])
     args = parser.parse_args()
     torch.set_num_threads(2)
     rate = matmul_rate()
-    rows = []
+    print(f"machine: fp32 matmul {rate:.0f} GFLOP/s on {torch.get_num_threads()} threads", flush=True)
+    print(
+        "| run | first 100% held-out | plateau left (epoch) | epochs run | wall time (s) | accuracy, all inputs "
+        "| heads mean_max >= 0.6 | training GFLOP/s (share of matmul) |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |", flush=True)
+    firsts, seconds, succeeded, total = [], [], 0, 0
+    shipped = (ROOT / "checkpoints" / "default" / "model.safetensors").read_bytes()
     identical = None
     for seed in args.seeds:
-        recipe = replace(Recipe(), seed=seed)
-        start = time.perf_counter()
-        result = train(recipe)
-        seconds = time.perf_counter() - start
-        training = result.config["training"]
-        stats = compute_stats(attention_over_all_inputs(result.model, result.task), [])
-        labels = label_heads(stats.heads, Thresholds())
-        sharp = [(h, l) for h, l in zip(stats.heads, labels, strict=True) if h.mean_max >= SHARP]
-        if seed == Recipe().seed:
-            shipped = (ROOT / "checkpoints" / "default" / "model.safetensors").read_bytes()
-            identical = weights_bytes(result.model) == shipped
-        achieved = flops_per_epoch(recipe, training["split"]["n_train"]) * len(result.history) / seconds / 1e9
-        rows.append(
-            (
-                seed,
-                training["first_perfect_epoch"],
-                len(result.history),
-                seconds,
-                stats.accuracy["all"],
-                len(sharp),
-                len(stats.heads),
-                achieved,
-                ", ".join(f"L{h.layer}H{h.head} {l.kind.value} {h.mean_max:.2f}" for h, l in sharp),
-            )
-        )
-    print(
-        f"machine: fp32 matmul {rate:.0f} GFLOP/s on {torch.get_num_threads()} threads; "
-        f"one epoch = {flops_per_epoch(Recipe(), round(0.9 * 113**2)):.2e} FLOP"
-    )
-    if identical is not None:
-        print(
-            f"seed {Recipe().seed} weights byte-identical to checkpoints/default/model.safetensors: "
-            f"{'yes' if identical else 'NO'}"
-        )
+        for lean in (False, True):
+            outcome = run(replace(Recipe(), seed=seed), lean=lean)
+            label = f"p = 113, seed {seed}" + (", lean forward" if lean else "")
+            print(row(label, outcome, rate), flush=True)
+            total += 1
+            succeeded += bool(outcome["first"])
+            if not lean:
+                firsts.append(outcome["first"] or 10**6)
+                seconds.append(outcome["seconds"])
+            if outcome["weights"] is not None:
+                identical = outcome["weights"] == shipped
+    for modulus in args.moduli:
+        for seed in args.moduli_seeds:
+            outcome = run(replace(Recipe(), modulus=modulus, seed=seed))
+            print(row(f"p = {modulus}, seed {seed}", outcome, rate), flush=True)
+            total += 1
+            succeeded += bool(outcome["first"])
     print()
-    print(
-        "| seed | first 100% held-out | epochs run | wall time (s) | accuracy, all inputs | heads mean_max "
-        ">= 0.6 | training GFLOP/s (share of matmul) | sharp heads: label, mean_max |"
-    )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
-    for seed, first, epochs, seconds, accuracy, n_sharp, n_heads, achieved, detail in rows:
+    print(f"runs reaching 100% held-out within the epoch limit: {succeeded} of {total}")
+    if firsts:
         print(
-            f"| {seed} | {first if first else 'never'} | {epochs} | {seconds:.1f} | {accuracy:.2%} | "
-            f"{n_sharp}/{n_heads} | "
-            f"{achieved:.0f} ({achieved / rate:.0%}) | {detail} |"
+            f"p = 113: median epochs to 100% held-out {statistics.median(firsts):g}, worst {max(firsts)}; "
+            f"median wall time {statistics.median(seconds):.1f} s"
         )
+    if identical is not None:
+        print(f"seed 0 weights byte-identical to checkpoints/default/model.safetensors: {'yes' if identical else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -30,16 +30,11 @@ class Recipe:
     warmup_epochs: float = 1.0  # linear warm-up, then constant until the decay
     decay_start: float = 0.3  # cosine decay to 5% over the last 70% of `epochs`: the late phase is noise-limited
     weight_decay: float = 0.1
-    optimizer: str = "adamw"  # "adamw", or "muon": Muon for the blocks' weight matrices, AdamW for the rest
-    muon_momentum: float = 0.95  # Muon's (Nesterov) momentum
     beta1: float = 0.9
     beta2: float = 0.95  # a shorter second-moment memory than 0.98 steadied the slow seed (1) in our sweeps
     init_scale: float = 2.0  # initializer_range as a multiple of TL's default 0.8 / sqrt(d_model)
     unembed_scale: float = 0.1  # initial unembedding x 0.1: random initial logits cost 100x less, so the
     #                             optimiser has less reason to erase the inputs from the = residual
-    grad_clip: float = 0.0  # clip the gradient's global norm to this (0: no clipping)
-    label_smoothing: float = 0.0  # cross-entropy label smoothing (0: none)
-    ema: float = 0.0  # evaluate and keep an exponential average of the weights, this decay per step (0: none)
     patience: int = 2  # stop after this many consecutive epochs at 100% held-out accuracy
     tracking_size: int = 512  # inputs on which each layer's attention is measured after every epoch
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -67,6 +66,14 @@ def track_layers(model, tokens: torch.Tensor) -> list[dict]:
     return layers
 
 
+def logits_at_equals(model, lean: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
+    """tokens [batch, pos] -> logits at `=` [batch, p]: the lean forward where it covers the model (the same
+    logits, computed at `=` only; reporter/forward.py), else the bridge's own."""
+    if lean and supports(model):
+        return EqualsForward(model)
+    return lambda tokens: model(tokens)[:, EQUALS_POS, :]
+
+
 def evaluate(model, tokens: torch.Tensor, targets: torch.Tensor, batch_size: int = 4096) -> tuple[float, float]:
     """Mean cross-entropy (nats) and accuracy of the answer read at `=`."""
     loss, correct = 0.0, 0
@@ -80,52 +87,12 @@ def evaluate(model, tokens: torch.Tensor, targets: torch.Tensor, batch_size: int
     return loss / len(tokens), correct / len(tokens)
 
 
-def make_optimizers(model, recipe: Recipe) -> list:
-    """AdamW for every parameter; or, with ``recipe.optimizer == "muon"``, Muon (its update scaled to AdamW's
-    size, so it shares the learning rate and weight decay) for the blocks' weight matrices and AdamW for the
-    embeddings, the unembedding, the norms and the biases. Both follow the one learning-rate schedule."""
-    named = [(name, p) for name, p in model.state_dict(keep_vars=True).items() if p.requires_grad]
-    adamw = {"lr": recipe.lr, "betas": (recipe.beta1, recipe.beta2), "weight_decay": recipe.weight_decay}
-    if recipe.optimizer == "adamw":
-        return [torch.optim.AdamW([p for _, p in named], **adamw)]
-    matrices = [p for name, p in named if name.startswith("blocks.") and p.dim() == 2]
-    rest = [p for name, p in named if not (name.startswith("blocks.") and p.dim() == 2)]
-    muon = torch.optim.Muon(
-        matrices,
-        lr=recipe.lr,
-        weight_decay=recipe.weight_decay,
-        momentum=recipe.muon_momentum,
-        adjust_lr_fn="match_rms_adamw",
-    )
-    return [muon, torch.optim.AdamW(rest, **adamw)]
+def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: bool = False) -> TrainResult:
+    """Train a model on a + b mod p with ``recipe``; ``on_epoch`` sees each history record.
 
-
-@contextmanager
-def averaged(parameters: list, average: list | None):
-    """Within the block, the model holds the averaged weights (when there are any)."""
-    if average is None:
-        yield
-        return
-    with torch.no_grad():
-        live = [p.detach().clone() for p in parameters]
-        torch._foreach_copy_(parameters, average)
-    try:
-        yield
-    finally:
-        with torch.no_grad():
-            torch._foreach_copy_(parameters, live)
-
-
-def logits_at_equals(model, lean: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
-    """tokens [batch, pos] -> logits at `=` [batch, p]: the lean forward where it fits the model, else the bridge's."""
-    if lean and supports(model):
-        return EqualsForward(model)
-    return lambda tokens: model(tokens)[:, EQUALS_POS, :]
-
-
-def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: bool = True) -> TrainResult:
-    """Train a model on a + b mod p with ``recipe``; ``on_epoch`` sees each history record. ``lean=False``
-    trains through the bridge's own forward, whose logits differ from the lean one's only by float rounding."""
+    The steps run through the bridge's own forward, whose runs are the shipped ones. ``lean=True`` runs
+    them through the lean forward instead: the same logits, gradients that differ by float rounding, about
+    1.2x faster a step (benchmarks/train.py uses it as a perturbation that should not matter)."""
     validate(recipe)
     task = Task(recipe.modulus)
     config_model = recipe.model_config()
@@ -141,10 +108,10 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
     generator = torch.Generator().manual_seed(recipe.seed + 1)
     tracked_idx = torch.randperm(task.n_inputs, generator=generator)[: recipe.tracking_size].sort().values
 
-    optimizers = make_optimizers(model, recipe)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=recipe.lr, betas=(recipe.beta1, recipe.beta2), weight_decay=recipe.weight_decay
+    )
     forward = logits_at_equals(model, lean)
-    parameters = list(model.parameters())
-    average = [p.detach().clone() for p in parameters] if recipe.ema > 0 else None
     steps_per_epoch = math.ceil(len(train_idx) / recipe.batch_size)
     history: list[dict] = []
     perfect_epochs = 0
@@ -154,32 +121,24 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
         loss_sum, correct = 0.0, 0
         for step in range(steps_per_epoch):
             batch = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
-            for optimizer in optimizers:
-                for group in optimizer.param_groups:
-                    group["lr"] = recipe.lr * lr_factor(recipe, epoch - 1 + step / steps_per_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = recipe.lr * lr_factor(recipe, epoch - 1 + step / steps_per_epoch)
             logits = forward(tokens[batch])  # [batch, p]
-            loss = F.cross_entropy(logits, targets[batch], label_smoothing=recipe.label_smoothing)
+            loss = F.cross_entropy(logits, targets[batch])
             if not torch.isfinite(loss):
                 raise TrainingError(
                     f"the loss became {loss.item()} at epoch {epoch}, step {step + 1}: training diverged; "
                     "lower --lr or change --seed. Nothing was written."
                 )
-            model.zero_grad(set_to_none=True)
+            optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            if recipe.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(parameters, recipe.grad_clip)
-            for optimizer in optimizers:
-                optimizer.step()
-            if average is not None:
-                with torch.no_grad():
-                    torch._foreach_lerp_(average, parameters, 1 - recipe.ema)
+            optimizer.step()
             loss_sum += loss.item() * len(batch)
             correct += int((logits.argmax(-1) == targets[batch]).sum())
         model.eval()
-        with averaged(parameters, average):
-            test_loss, test_acc = evaluate(model, tokens[test_idx], targets[test_idx])
-            with torch.no_grad():
-                layers = track_layers(model, tokens[tracked_idx])
+        test_loss, test_acc = evaluate(model, tokens[test_idx], targets[test_idx])
+        with torch.no_grad():
+            layers = track_layers(model, tokens[tracked_idx])
         model.train()
         record = {
             "epoch": epoch,
@@ -197,10 +156,6 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
         if perfect_epochs >= recipe.patience:
             break
 
-    forward_is_lean = isinstance(forward, EqualsForward)
-    if average is not None:  # the checkpoint holds the averaged weights, the ones evaluated
-        with torch.no_grad():
-            torch._foreach_copy_(parameters, average)
     model.eval()
     train_loss, train_acc = evaluate(model, tokens[train_idx], targets[train_idx])
     test_loss, test_acc = evaluate(model, tokens[test_idx], targets[test_idx])
@@ -210,7 +165,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
         "task": task.to_json(),
         "training": {
             "recipe": asdict(recipe),
-            "forward": "logits at = only (reporter/forward.py)" if forward_is_lean else "TransformerBridge",
+            **({"forward": "lean (reporter/forward.py)"} if isinstance(forward, EqualsForward) else {}),
             "seed": recipe.seed,
             "split": {
                 "train_fraction": recipe.train_fraction,
