@@ -52,6 +52,7 @@ class Options:
     thresholds: Thresholds = field(default_factory=Thresholds)
     command: str = "modreport build"
     sweep: bool = True
+    baseline: bool = True  # measure the untrained model of the same config (a run that is only compared needs none)
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ class Analysis:
     reading: Reading
     thresholds: Thresholds
     sensitivity: list[SensitivityRow]
-    baseline: BaselineSummary
+    baseline: BaselineSummary | None  # None for a run that is only compared
     model_config: dict  # the checkpoint's "model" block
     training: TrainingRecord | None
     provenance: dict
@@ -242,7 +243,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
 
     # A cached entry exists only for these exact bytes, checked in full when it was made: a hit skips the
     # check of the config's keys against TransformerLens (and importing it).
-    found = cache.load(directory, options, (Measurements, Baseline)) if cache else None
+    found = cache.load(directory, options, (Measurements,)) if cache else None
     config, task, training = read_config(directory, check_keys=found is None)
     pairs = check_pairs(options.pairs, task.modulus)  # refused before the model is built
     m, t = config["model"], options.thresholds
@@ -255,12 +256,18 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
 
         loaded = load_checkpoint(directory, dtype=torch.float64)
         try:
-            found = (measure(loaded.model, task, t.key_frequency), measure_baseline(config["model"], task))
+            found = (measure(loaded.model, task, t.key_frequency),)
         except NonFiniteLogits as error:
             raise CheckpointError(f"{Path(directory) / 'model.safetensors'}: {error}") from None
         if cache:
             cache.store(directory, options, found)
-    measured, baseline = found
+    (measured,) = found
+    baseline = None
+    if options.baseline:  # the untrained model of the same config: only a headline report shows it
+        cached = cache.load(directory, options, (Baseline,), "baseline") if cache else None
+        baseline = cached[0] if cached else measure_baseline(config["model"], task)
+        if cache and not cached:
+            cache.store(directory, options, (baseline,), "baseline")
     split = training.split if training else None
     stats = compute_stats(Attention(task, measured.weights, measured.correct), pairs, split)
     reading = interpret(stats, measured, t)
@@ -278,7 +285,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
         reading=reading,
         thresholds=t,
         sensitivity=sensitivity(stats, measured, reading, t, interpret) if options.sweep else [],
-        baseline=summarise_baseline(baseline, task, t),
+        baseline=summarise_baseline(baseline, task, t) if baseline else None,
         model_config=m,
         training=training,
         provenance=provenance,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 2  # bump when the measurements change shape
+FORMAT = 3  # bump when the measurements change shape
 KEEP = 16  # entries kept; the oldest beyond this are removed
 PACKAGES = ("modreport", "torch", "transformer-lens", "numpy")
 
@@ -77,10 +77,13 @@ class Cache:
         if self.folder.exists() and not self.folder.is_dir():
             raise CacheError(f"{folder} exists and is not a folder; choose another --cache folder.")
 
-    def key(self, directory: Path, options) -> str:
+    def key(self, directory: Path, options, part: str = "") -> str:
+        """The entry of this checkpoint and these options; ``part`` names a second entry beside the
+        measurements (the untrained baseline, which only a headline report needs)."""
         from reporter.checkpoint import CONFIG_FILE, weights_digest
 
         parts = {
+            "part": part,
             "format": FORMAT,
             "config": hashlib.sha256((Path(directory) / CONFIG_FILE).read_bytes()).hexdigest(),
             "weights": weights_digest(directory),
@@ -90,10 +93,10 @@ class Cache:
         }
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
-    def load(self, directory: Path, options, kinds: tuple):
+    def load(self, directory: Path, options, kinds: tuple, part: str = ""):
         """The cached values (of the types ``kinds``) for this checkpoint and these options, or None."""
         try:
-            entry = self.folder / self.key(directory, options)
+            entry = self.folder / self.key(directory, options, part)
         except OSError:  # no readable checkpoint there: the caller's own checks will say so
             return None
         try:
@@ -106,9 +109,9 @@ class Cache:
         os.utime(entry)  # recently used: kept longest
         return values
 
-    def store(self, directory: Path, options, values: tuple) -> None:
+    def store(self, directory: Path, options, values: tuple, part: str = "") -> None:
         """Keep ``values``; a cache folder that cannot be written is left alone (the build goes on)."""
-        entry = self.folder / self.key(directory, options)
+        entry = self.folder / self.key(directory, options, part)
         arrays: dict = {}
         data = [encode(value, arrays) for value in values]
         try:

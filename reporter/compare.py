@@ -58,7 +58,7 @@ def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict |
         if analysis is None:
             if on_run:
                 on_run(checkpoint)
-            analysis = analyse(Path(checkpoint), Options(thresholds=thresholds, sweep=False), cache)
+            analysis = analyse(Path(checkpoint), Options(thresholds=thresholds, sweep=False, baseline=False), cache)
         runs.append(Run(name, analysis))
     return runs
 

@@ -210,7 +210,7 @@ def report_json(analysis: Analysis) -> dict:
             "fourier": fourier_record(measured, stats.accuracy["all"]),
             "pairs": stats.pairs,
             "findings": [asdict(f) for f in analysis.findings],
-            "baseline": asdict(analysis.baseline),
+            "baseline": asdict(analysis.baseline) if analysis.baseline else None,
             "causal_checks": asdict(measured.checks),
             "thresholds": {
                 name: {"value": getattr(t, name), "reason": reason, "group": Thresholds.group_of(name)}

@@ -69,8 +69,10 @@ def test_any_change_of_checkpoint_option_or_version_measures_again(checkpoint, t
 def test_a_damaged_entry_is_measured_again_not_trusted(checkpoint, tmp_path, counted):
     cache = Cache(tmp_path / "cache")
     analyse(checkpoint, Options(), cache)
-    (entry,) = [p for p in (tmp_path / "cache").iterdir() if p.is_dir() and not p.name.startswith(".")]
-    (entry / "values.json").write_text("{not json")
+    entries = [p for p in (tmp_path / "cache").iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(entries) == 2  # the measurements, and the untrained baseline beside them
+    for entry in entries:
+        (entry / "values.json").write_text("{not json")
     analyse(checkpoint, Options(), cache)
     assert len(counted) == 2
 
