@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 
 from reporter.figures.style import Figure, style, to_csv, to_png
@@ -45,7 +46,10 @@ def niches_figure(comparison: dict) -> Figure:
                 )
                 bottom += values
                 rows += [[layer["layer"], run, role, int(v)] for run, v in zip(runs, values, strict=True) if v]
-            ax.set_xticks(range(len(runs)), runs, rotation=45, ha="right")
+            counted = [run["counted"] for run in comparison["runs"]]
+            names = [name if ok else f"{name} (not counted)" for name, ok in zip(runs, counted, strict=True)]
+            ax.set_xticks(range(len(runs)), names, rotation=45, ha="right")
+            ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
             ax.set_title(f"layer {layer['layer']}")
         axes[0][0].set_ylabel("heads")
         handles, labels = axes[0][0].get_legend_handles_labels()
