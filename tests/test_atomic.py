@@ -147,17 +147,22 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def test_sigterm_stops_mkdocs_and_removes_the_staging_folder(tiny_checkpoint, tmp_path):
-    build = modreport("build", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "html")
+def terminate_once_mkdocs_runs(process) -> None:
+    """Wait for ``process`` to start mkdocs, send it SIGTERM, and check that it and its mkdocs are gone."""
     deadline = time.monotonic() + 60
-    while not children(build.pid) and time.monotonic() < deadline:  # mkdocs has started
+    while not children(process.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    mkdocs = children(build.pid)
+    mkdocs = children(process.pid)
     assert mkdocs, "mkdocs never started"
-    build.send_signal(signal.SIGTERM)
-    assert build.wait(timeout=30) != 0
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) != 0
     time.sleep(0.5)
     assert not [pid for pid in mkdocs if Path(f"/proc/{pid}").exists()]
+
+
+def test_sigterm_stops_mkdocs_and_removes_the_staging_folder(tiny_checkpoint, tmp_path):
+    build = modreport("build", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "html")
+    terminate_once_mkdocs_runs(build)
     assert leftovers(tmp_path) == [] and not (tmp_path / "site").exists() and not (tmp_path / "html").exists()
 
 
@@ -167,16 +172,7 @@ def test_sigterm_stops_serve_and_its_mkdocs(built, tmp_path):
     with socket.socket() as probe:  # a free port on this machine
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    serve = modreport("serve", "--out", built / "site", "--address", f"127.0.0.1:{port}")
-    deadline = time.monotonic() + 60
-    while not children(serve.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    mkdocs = children(serve.pid)
-    assert mkdocs, "mkdocs serve never started"
-    serve.send_signal(signal.SIGTERM)
-    assert serve.wait(timeout=30) != 0
-    time.sleep(0.5)
-    assert not [pid for pid in mkdocs if Path(f"/proc/{pid}").exists()]
+    terminate_once_mkdocs_runs(modreport("serve", "--out", built / "site", "--address", f"127.0.0.1:{port}"))
 
 
 def test_a_killed_report_write_leaves_nothing_the_next_write_does_not_clear(tmp_path):
