@@ -152,7 +152,8 @@ def later_layers_sharp(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Fi
     text = (
         f"Later layers' mean largest weight is {sharpness:.2f} at the lowest ({'sharp' if sharp else 'not sharp'}). "
         f"{single_content} of their {len(later)} heads read a single operand at a time (on `a`, on `b`, or "
-        f"switching between them) once `+` is read as `a`; by position alone, {single_position} do."
+        f"switching between them) once `+` is read as `a`; by position alone, "
+        f"{single_position} {'does' if single_position == 1 else 'do'}."
     )
     why = "A head that looks at `+` for some inputs and at `b` for others switches between the operands."
     return two_readings(
@@ -262,7 +263,7 @@ def routing_story(broad: Finding, stats: Stats, contents: list[dict], roles: lis
     )
 
 
-def sinks(roles: list[HeadRole]) -> Finding:
+def sinks(roles: list[HeadRole], t: Thresholds) -> Finding:
     claim = "some heads look somewhere but write a constant at = (sinks)"
     found = [r for r in roles if r.carries is Carries.nothing]
     described = "; ".join(
@@ -271,7 +272,8 @@ def sinks(roles: list[HeadRole]) -> Finding:
         for r in found
     )
     text = (
-        f"{len(found)} head(s) write the same vector on every input at `=`: {described}."
+        f"{len(found)} head(s) write nearly the same vector on every input at `=` (each varies less than "
+        f"{pct(t.silent_spread)} as much as the busiest head of its layer): {described}."
         if found
         else "Every head's write at `=` varies with the input: there is no sink."
     )
@@ -321,7 +323,7 @@ def check_findings(stats: Stats, readings: list[LayerReading], roles: list[HeadR
         layer0_self(stats, readings, roles, t),
         plus_rises(stats, contents, t),
         routing_story(broad, stats, contents, roles, t),
-        sinks(roles),
+        sinks(roles, t),
         labels_causally_confirmed(roles, t),
     ]
 
