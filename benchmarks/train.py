@@ -60,7 +60,8 @@ def run(recipe: Recipe, lean: bool = False) -> dict:
     seconds = time.perf_counter() - start
     training = result.config["training"]
     stats = compute_stats(attention_over_all_inputs(result.model, result.task), [])
-    left = next((r["epoch"] for r in result.history if r["layers"][0]["constant_share"] < PLATEAU), None)
+    # the plateau is left when the last layer's `=` input stops being mostly the same vector on every input
+    left = next((r["epoch"] for r in result.history if r["layers"][-1]["constant_share"] < PLATEAU), None)
     return {
         "first": training["first_perfect_epoch"],
         "left": left,
@@ -122,9 +123,11 @@ def main() -> None:
     print()
     print(f"runs reaching 100% held-out within the epoch limit: {succeeded} of {total}")
     if firsts:
+        median, worst = statistics.median(firsts), max(firsts)
+        said = {True: "never", False: None}
         print(
-            f"p = 113: median epochs to 100% held-out {statistics.median(firsts):g}, worst {max(firsts)}; "
-            f"median wall time {statistics.median(seconds):.1f} s"
+            f"p = 113: median epochs to 100% held-out {said[median >= 10**6] or f'{median:g}'}, "
+            f"worst {said[worst >= 10**6] or worst}; median wall time {statistics.median(seconds):.1f} s"
         )
     if identical is not None:
         print(f"seed 0 weights byte-identical to checkpoints/default/model.safetensors: {'yes' if identical else 'NO'}")
