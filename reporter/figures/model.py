@@ -93,7 +93,7 @@ def rule_bars(ax, switching: list[HeadRole]) -> None:
     ax.set_xlabel("inputs on which the one-frequency rule names its choice")
     if not switching:
         ax.text(0.5, 0.5, "no head switches between a and b", ha="center", transform=ax.transAxes)
-    ax.set_title("Switching heads: how often one frequency names the choice")
+    ax.set_title("Switching heads: the one-frequency rule")
 
 
 def fourier_figure(logits: LogitSpectrum, embedding: Spectrum, unembedding: Spectrum, roles: list[HeadRole]) -> Figure:
