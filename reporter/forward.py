@@ -1,12 +1,12 @@
-"""The training forward: the logits at `=` only, computed from the bridge's own parameters.
+"""The logits at `=` only, computed from the bridge's own parameters, and the norms as the bridge computes them.
 
-The loss reads one position, so the last layer's output projection and MLP, the final norm and the
-unembedding run at `=` only (the MLPs and the unembedding are most of the work); everything before is
-computed as TransformerLens does, in the same operations, so the logits agree to float rounding. (The
-last layer's attention runs at every position: a single query row takes another matrix kernel, whose
-rounding differs at the 1e-5 level.) The parameters are the bridge's (autograd
-flows into them), so the checkpoint is the bridge's `state_dict()` and loads with `boot_native` alone;
-tests/test_forward.py checks these logits against TransformerLens' forward on all inputs.
+The loss and the accuracy read one position, so the last layer's output projection and MLP, the final
+norm and the unembedding run at `=` only (the MLPs and the unembedding are most of the work); everything
+before runs in the same operations as the bridge, so the logits are the bridge's bit for bit
+(tests/test_forward.py, on all inputs of the shipped model). Two details make that so: the norms are the
+bridge's hooked form, not F.layer_norm, and the last layer's attention runs at every position (a one-row
+query takes another matrix kernel, which rounds differently). `train.evaluate` uses it; training through
+it (``train(lean=True)``) gives gradients that differ by float rounding. It and `replay` share one `norm`.
 """
 
 from __future__ import annotations
@@ -16,26 +16,13 @@ import math
 import torch
 import torch.nn.functional as F
 
-from reporter.replay import ACTIVATIONS, replayable, score_scale
+from reporter.replay import ACTIVATIONS, norm, replayable, score_scale
 from reporter.task import EQUALS_POS
 
 
 def supports(model) -> bool:
     """Whether this forward reproduces the model's architecture (else the bridge's own forward is used)."""
     return replayable(model.cfg)
-
-
-def norm(x: torch.Tensor, kind: str | None, weight, bias, eps: float) -> torch.Tensor:
-    """The block's normalisation as the bridge computes it (its hooked form, not F.layer_norm, whose
-    rounding differs): centre (LN), divide by sqrt(mean square + eps), then the scale and shift if any."""
-    if kind is None:
-        return x
-    if kind.upper().startswith("LN"):
-        x = x - x.mean(-1, keepdim=True)
-    x = x / (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
-    if weight is not None:
-        x = x * weight
-    return x + bias if bias is not None and kind.upper().startswith("LN") else x
 
 
 class EqualsForward:

@@ -41,6 +41,19 @@ ACTIVATIONS = {
 }
 
 
+def norm(x: torch.Tensor, kind: str | None, weight, bias, eps: float) -> torch.Tensor:
+    """The block's normalisation as the bridge computes it (its hooked form, not F.layer_norm, whose
+    rounding differs): centre (LN), divide by sqrt(mean square + eps), then the scale and shift if any."""
+    if kind is None:
+        return x
+    if kind.upper().startswith("LN"):
+        x = x - x.mean(-1, keepdim=True)
+    x = x / (x.pow(2).mean(-1, keepdim=True) + eps).sqrt()
+    if weight is not None:
+        x = x * weight
+    return x + bias if bias is not None and kind.upper().startswith("LN") else x
+
+
 def replayable(cfg) -> bool:
     """Whether `Replay` reproduces this architecture (checked again against TransformerLens on every run)."""
     norm = cfg.normalization_type
@@ -83,18 +96,7 @@ class Replay:
         ]
 
     def norm(self, x: torch.Tensor, prefix: str) -> torch.Tensor:
-        kind, eps = self.cfg.normalization_type, self.cfg.eps
-        if kind is None:
-            return x
-        if kind == "LN":
-            return F.layer_norm(x, (x.shape[-1],), self.norm_weight[prefix], self.bias[prefix], eps)
-        x32 = x.float()  # the Pre and RMS norms compute in float32 whatever the model's dtype (as TL's do)
-        if kind.startswith("LN"):
-            x32 = x32 - x32.mean(-1, keepdim=True)
-            out = (x32 / (x32.pow(2).mean(-1, keepdim=True) + eps).sqrt()).to(x.dtype)
-        else:
-            out = (x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + eps)).to(x.dtype)
-        return out * self.norm_weight[prefix] if kind == "RMS" else out
+        return norm(x, self.cfg.normalization_type, self.norm_weight.get(prefix), self.bias.get(prefix), self.cfg.eps)
 
     def linear(self, x: torch.Tensor, prefix: str) -> torch.Tensor:
         """x [rows, in] -> [rows, out], the bias added inside the matrix product."""
