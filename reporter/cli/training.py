@@ -33,7 +33,8 @@ def train(out: Path, recipe: Recipe, force: bool) -> None:
     if final["test_accuracy"] < 1:
         click.echo(
             f"Held-out accuracy ended below 100% ({final['test_accuracy']:.2%}): the checkpoint is valid, but "
-            "its model has not fully learned the task; try another --seed or more --epochs."
+            "its model has not fully learned the task; try another --seed (more --epochs rarely helps: "
+            "see benchmarks/README.md)."
         )
     click.echo(f"Checkpoint written to {out}")
 
