@@ -35,11 +35,16 @@ def test_several_runs_of_the_default_recipe_ship_each_with_its_own_seed():
     from reporter.resources import shipped_runs
 
     runs = shipped_runs()
+    counted = {
+        r["checkpoint"]: r["counted"] for r in json.loads((ROOT / "site" / "comparison.json").read_text())["runs"]
+    }
     seeds = []
     for run in runs:
         training = json.loads((run / "config.json").read_text())["training"]
         assert training["recipe"] == json.loads(json.dumps(asdict(replace(Recipe(), seed=training["seed"]))))
         assert run.name == ("default" if training["seed"] == Recipe().seed else f"seed-{training['seed']}")
+        # a run that has not learned the task ships only as one the Across runs page leaves out of its counts
+        assert counted[run.name] == (training["final"]["test_accuracy"] == 1.0), f"{run.name} is counted wrongly"
         seeds.append(training["seed"])
     assert len(runs) >= 5 and sorted(seeds) == list(range(len(runs)))  # seeds 0..n-1, each once
 
