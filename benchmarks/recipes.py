@@ -36,7 +36,8 @@ def run(recipe: Recipe, lean: bool = False, give_up: int = 0) -> dict:
     def watch(record: dict) -> None:
         print(
             f"    epoch {record['epoch']}: loss {record['train_loss']:.3f}, train {record['train_accuracy']:.1%}, "
-            f"held out {record['test_accuracy']:.1%}, = constant {record['layers'][0]['constant_share']:.2f}",
+            f"held out {record['test_accuracy']:.1%}, "
+            f"last layer's = constant {record['layers'][-1]['constant_share']:.2f}",
             file=sys.stderr,
             flush=True,
         )
