@@ -38,16 +38,16 @@ def stage_rows() -> list[tuple[str, float, str]]:
     import torch
 
     from reporter.analysis import Options, interpret, measure_baseline
-    from reporter.capture import capture
-    from reporter.causal import Interventions, head_effects, rules, score_scale
-    from reporter.checkpoint import load_checkpoint
-    from reporter.content import head_writes, position_contents
-    from reporter.figures import draw_all
-    from reporter.fourier import logit_spectrum
-    from reporter.sensitivity import sensitivity
-    from reporter.stats import Attention, compute_stats, default_pairs
-    from reporter.task import all_pairs, tokens_for
-    from reporter.thresholds import Thresholds
+    from reporter.interpret.sensitivity import sensitivity
+    from reporter.interpret.stats import Attention, compute_stats, default_pairs
+    from reporter.interpret.thresholds import Thresholds
+    from reporter.measure.capture import capture
+    from reporter.measure.causal import Interventions, head_effects, rules, score_scale
+    from reporter.measure.content import head_writes, position_contents
+    from reporter.measure.fourier import logit_spectrum
+    from reporter.model.checkpoint import load_checkpoint
+    from reporter.model.task import all_pairs, tokens_for
+    from reporter.publish.figures import draw_all
 
     checkpoint = ROOT / "checkpoints" / "default"
     loaded, load_time = timed(load_checkpoint, checkpoint, torch.float64)

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from reporter.model import weights_bytes
-from reporter.recipe import Recipe
-from reporter.stats import attention_over_all_inputs, compute_stats
-from reporter.train import train
+from reporter.interpret.stats import attention_over_all_inputs, compute_stats
+from reporter.model.build import weights_bytes
+from reporter.model.recipe import Recipe
+from reporter.model.train import train
 
 SHARP = 0.6
 PLATEAU = 0.5  # the = residual is "on the plateau" while more than half of it is the same for every input

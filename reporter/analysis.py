@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from reporter.causal import Checks, Effect, HeadEffects
-from reporter.content import HeadWrite, PositionContent
-from reporter.findings import Finding, check_findings
-from reporter.fourier import LogitSpectrum, Spectrum
-from reporter.labels import LayerTrend, layer_trends
+from reporter.interpret.findings import Finding, check_findings
+from reporter.interpret.labels import LayerTrend, layer_trends
+from reporter.interpret.roles import HeadRole, LayerReading, head_carries, head_roles, importance, layer_readings
+from reporter.interpret.sensitivity import SensitivityRow, sensitivity
+from reporter.interpret.stats import Attention, PairError, Stats, compute_stats, default_pairs
+from reporter.interpret.thresholds import Thresholds
 from reporter.limits import analysis_bytes, check_fits
-from reporter.roles import HeadRole, LayerReading, head_carries, head_roles, importance, layer_readings
-from reporter.sensitivity import SensitivityRow, sensitivity
-from reporter.stats import Attention, PairError, Stats, compute_stats, default_pairs
-from reporter.thresholds import Thresholds
-from reporter.training_record import TrainingRecord
+from reporter.measure.causal import Checks, Effect, HeadEffects
+from reporter.measure.content import HeadWrite, PositionContent
+from reporter.measure.fourier import LogitSpectrum, Spectrum
+from reporter.model.training_record import TrainingRecord
 
 PACKAGES = (
     "modreport",
@@ -83,10 +83,10 @@ class Baseline:
 
 def measure(model, task, key_share: float) -> Measurements:
     """Run the model once through TransformerLens hooks and every intervention the report reads."""
-    from reporter.capture import capture
-    from reporter.causal import Interventions, head_effects, rules, score_scale
-    from reporter.content import head_writes, position_contents
-    from reporter.fourier import logit_spectrum, spectrum
+    from reporter.measure.capture import capture
+    from reporter.measure.causal import Interventions, head_effects, rules, score_scale
+    from reporter.measure.content import head_writes, position_contents
+    from reporter.measure.fourier import logit_spectrum, spectrum
 
     clean = capture(model, task)
     interventions = Interventions(model, clean)
@@ -108,10 +108,10 @@ def measure_baseline(config: dict, task) -> Baseline:
     """The same config and seed, untrained: which labels a model that has learned nothing would also earn."""
     import torch
 
-    from reporter.capture import capture
-    from reporter.causal import Interventions, mean_ablation
-    from reporter.content import head_writes, position_contents
-    from reporter.model import build_model
+    from reporter.measure.capture import capture
+    from reporter.measure.causal import Interventions, mean_ablation
+    from reporter.measure.content import head_writes, position_contents
+    from reporter.model.build import build_model
 
     model = build_model(config)
     model.eval()
@@ -164,8 +164,8 @@ class BaselineSummary:
 def summarise_baseline(baseline: Baseline, task, t: Thresholds) -> BaselineSummary:
     from collections import Counter
 
-    from reporter.labels import head_label
-    from reporter.roles import merged_weights
+    from reporter.interpret.labels import head_label
+    from reporter.interpret.roles import merged_weights
 
     stats = compute_stats(Attention(task, baseline.weights, baseline.correct), [])
     readings = layer_readings(baseline.contents, stats.n_layers + 1, t)
@@ -237,9 +237,9 @@ def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
 
 def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     """Load, measure (or read the cache), and interpret one checkpoint. Raises CheckpointError or PairError."""
-    from reporter.capture import NonFiniteLogits
-    from reporter.checkpoint import load_checkpoint, read_config, weights_digest
-    from reporter.model import CheckpointError
+    from reporter.measure.capture import NonFiniteLogits
+    from reporter.model.build import CheckpointError
+    from reporter.model.checkpoint import load_checkpoint, read_config, weights_digest
 
     # A cached entry exists only for these exact bytes, checked in full when it was made: a hit skips the
     # check of the config's keys against TransformerLens (and importing it).

@@ -69,7 +69,7 @@ class Cache:
     a folder holding anything else is never written into or pruned."""
 
     def __init__(self, folder: Path):
-        from reporter.outputs import marker_kind
+        from reporter.publish.outputs import marker_kind
 
         self.folder = Path(folder)
         if self.folder.is_dir() and any(self.folder.iterdir()) and marker_kind(self.folder) != "cache":
@@ -80,7 +80,7 @@ class Cache:
     def key(self, directory: Path, options, part: str = "") -> str:
         """The entry of this checkpoint and these options; ``part`` names a second entry beside the
         measurements (the untrained baseline, which only a headline report needs)."""
-        from reporter.checkpoint import CONFIG_FILE, weights_digest
+        from reporter.model.checkpoint import CONFIG_FILE, weights_digest
 
         parts = {
             "part": part,
@@ -116,7 +116,7 @@ class Cache:
         data = [encode(value, arrays) for value in values]
         try:
             if not self.folder.exists():
-                from reporter.outputs import write_marker
+                from reporter.publish.outputs import write_marker
 
                 self.folder.mkdir(parents=True)
                 write_marker(self.folder, "cache")
@@ -133,7 +133,7 @@ class Cache:
 
     def load_figures(self, directory: Path, options) -> list | None:
         """The figures drawn for this checkpoint and these options, or None."""
-        from reporter.figures import Figure
+        from reporter.publish.figures import Figure
 
         folder = self.folder / self.key(directory, options) / "figures"
         try:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from reporter.analysis import Analysis
-from reporter.roles import HeadRole
-from reporter.task import POSITION_KEYS
+from reporter.interpret.roles import HeadRole
+from reporter.model.task import POSITION_KEYS
 
 
 class CompareError(ValueError):
@@ -73,7 +73,7 @@ def profile(run: Run, role: HeadRole) -> np.ndarray:
     and how much it matters (log of 1 + Δloss, so a critical head is not a thousand times anything else)."""
     stats = run.analysis.stats
     reading = run.analysis.reading.readings[role.layer]
-    from reporter.roles import merged_weights
+    from reporter.interpret.roles import merged_weights
 
     h = stats.heads[role.layer * stats.n_heads + role.head]
     attention = merged_weights(np.array([[h.mean[k] for k in POSITION_KEYS]]), reading)[0]
@@ -252,7 +252,7 @@ def compare(runs: list[Run]) -> Comparison:
 
 def comparison_json(comparison: Comparison) -> dict:
     """The document `modreport compare --json` writes (contract 6)."""
-    from reporter.report import rounded
+    from reporter.publish.report import rounded
 
     return rounded(
         {

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import torch
 
-from reporter.checkpoint import save_checkpoint
-from reporter.findings import Finding
-from reporter.labels import Label, LayerTrend, label_heads, layer_trends
-from reporter.model import build_model, model_config
-from reporter.stats import Stats, attention_over_all_inputs, compute_stats
-from reporter.task import Task
-from reporter.thresholds import Thresholds
+from reporter.interpret.findings import Finding
+from reporter.interpret.labels import Label, LayerTrend, label_heads, layer_trends
+from reporter.interpret.stats import Stats, attention_over_all_inputs, compute_stats
+from reporter.interpret.thresholds import Thresholds
+from reporter.model.build import build_model, model_config
+from reporter.model.checkpoint import save_checkpoint
+from reporter.model.task import Task
 
 POSITION, VALUE, CONSTANT, COS, SIN, SLOTS = 0, 4, 5, 6, 7, 8
 SHARP = 40.0  # score margin that makes a "sharp" head put > 99.9% on its target
@@ -133,7 +133,7 @@ def analysed(modulus: int, heads: list[list[str]], readout: bool = False, thresh
     """Build a hand-made model and run the whole analysis on it: (model, task, measurements, stats, reading)."""
     from reporter.analysis import interpret
     from reporter.analysis import measure as measure_model
-    from reporter.stats import Attention
+    from reporter.interpret.stats import Attention
 
     thresholds = thresholds or Thresholds()
     model, _, task = handmade_model(modulus, heads, readout)

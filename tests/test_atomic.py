@@ -23,7 +23,7 @@ MODREPORT = [sys.executable, "-c", "from reporter.cli import main; main()"]
 SWAP = textwrap.dedent("""
     import os, shutil, signal, sys
     from pathlib import Path
-    import reporter.outputs as outputs
+    import reporter.publish.outputs as outputs
 
     target, step = Path(sys.argv[1]), sys.argv[2]
     def die():
@@ -176,7 +176,7 @@ def test_sigterm_stops_serve_and_its_mkdocs(built, tmp_path):
 
 
 def test_a_killed_report_write_leaves_nothing_the_next_write_does_not_clear(tmp_path):
-    from reporter.outputs import STAGING, write_report_file
+    from reporter.publish.outputs import STAGING, write_report_file
 
     report = b'{"schema_version": 2, "provenance": {}, "heads": []}'
     empty = tmp_path / f".r.json{STAGING}kill1"

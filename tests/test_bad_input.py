@@ -113,9 +113,9 @@ def linked_style_sheet(root: Path) -> None:
 
 def narrow_model_of_a_huge_modulus(root: Path) -> None:
     """A 1-wide model of p = 100000: its weights file is small (about 1.6 MB), its p² inputs are not."""
-    from reporter.checkpoint import save_checkpoint
-    from reporter.model import build_model, model_config
-    from reporter.task import Task
+    from reporter.model.build import build_model, model_config
+    from reporter.model.checkpoint import save_checkpoint
+    from reporter.model.task import Task
 
     task = Task(100_000)
     config = {"model": model_config(task, n_layers=1, n_heads=1, d_model=1, d_mlp=1), "task": task.to_json()}
@@ -379,10 +379,12 @@ def test_a_linked_style_sheet_is_never_published(sandbox):
 def test_training_that_diverges_stops_with_a_sentence_and_writes_nothing(sandbox, monkeypatch):
     import torch
 
-    import reporter.train
+    import reporter.model.train
 
-    real = reporter.train.F.cross_entropy
-    monkeypatch.setattr(reporter.train.F, "cross_entropy", lambda *a, **k: real(*a, **k) * torch.tensor(float("nan")))
+    real = reporter.model.train.F.cross_entropy
+    monkeypatch.setattr(
+        reporter.model.train.F, "cross_entropy", lambda *a, **k: real(*a, **k) * torch.tensor(float("nan"))
+    )
     before = snapshot(sandbox)
     result = invoke("train", "--out", "new", *SMALL_TRAIN)
     assert result.exit_code == 1

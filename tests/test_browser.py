@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reporter.site import ENGINES
+from reporter.publish.site import ENGINES
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = [

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from reporter.publish.site import ENGINES
 from reporter.resources import TEMPLATES
-from reporter.site import ENGINES
 from tests.conftest import invoke
 from tests.handmade import write_handmade
 

@@ -11,8 +11,8 @@ import pytest
 import reporter.analysis
 from reporter.analysis import Options, analyse
 from reporter.cache import Cache, CacheError
-from reporter.report import dumps, report_json
-from reporter.thresholds import Thresholds
+from reporter.interpret.thresholds import Thresholds
+from reporter.publish.report import dumps, report_json
 from tests.conftest import invoke
 
 HEADS = [["a:copy", "larger:copy"], ["plus", "b:copy"]]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from reporter.capture import capture
-from reporter.causal import Interventions, donors, mean_ablation
-from reporter.replay import Edit, replayable
+from reporter.measure.capture import capture
+from reporter.measure.causal import Interventions, donors, mean_ablation
+from reporter.model.replay import Edit, replayable
 from tests.handmade import analysed, handmade_model
 
 P = 11

@@ -10,7 +10,7 @@ import pytest
 
 from reporter.analysis import Options, analyse
 from reporter.compare import CompareError, Run, assignment, compare, comparison_json, hungarian
-from reporter.thresholds import Thresholds
+from reporter.interpret.thresholds import Thresholds
 from tests.conftest import invoke
 
 # Hand-made models answer nothing: counted here by a warning threshold of 0, except where a test says so.

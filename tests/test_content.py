@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reporter.content import anova
-from reporter.roles import Carries, head_carries, position_carries
-from reporter.thresholds import Thresholds
+from reporter.interpret.roles import Carries, head_carries, position_carries
+from reporter.interpret.thresholds import Thresholds
+from reporter.measure.content import anova
 from tests.handmade import analysed
 
 P = 11

@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from reporter.analysis import Options, analyse
-from reporter.figures import draw_all
+from reporter.publish.figures import draw_all
 
 HEADS = [["a:copy", "larger:copy"], ["uniform", "plus:constant"]]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from reporter.findings import plus_statements
+from reporter.interpret.findings import plus_statements
 from tests.handmade import analysed, findings_by_id
 
 # Layer 0 broad and on = itself; later layers sharp on a or b, and one head on + each.

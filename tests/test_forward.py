@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reporter.checkpoint import load_checkpoint
-from reporter.forward import EqualsForward, supports
-from reporter.model import build_model, model_config
+from reporter.model.build import build_model, model_config
+from reporter.model.checkpoint import load_checkpoint
+from reporter.model.forward import EqualsForward, supports
+from reporter.model.task import EQUALS_POS, Task, all_inputs
 from reporter.resources import DEFAULT_CHECKPOINT
-from reporter.task import EQUALS_POS, Task, all_inputs
 
 
 def largest_difference(model, tokens) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from reporter.fourier import preference_rule, spectrum
+from reporter.measure.fourier import preference_rule, spectrum
 from tests.handmade import FREQUENCY, PHASE, analysed
 
 
@@ -53,7 +53,7 @@ def test_a_switch_head_built_with_one_frequency_gets_that_frequency_and_its_rule
 
 
 def test_the_one_frequency_fit_keeps_only_that_frequency():
-    from reporter.causal import one_frequency_fit
+    from reporter.measure.causal import one_frequency_fit
 
     p = 19
     x = torch.arange(p, dtype=torch.float64)

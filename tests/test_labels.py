@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from reporter.labels import HeadLabel, label_heads
-from reporter.thresholds import Thresholds
+from reporter.interpret.labels import HeadLabel, label_heads
+from reporter.interpret.thresholds import Thresholds
 
 EXPECTED = {
     "a": HeadLabel.attends_a,

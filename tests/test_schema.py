@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from reporter.render import SCHEMA
+from reporter.publish.render import SCHEMA
 from tests.conftest import invoke
 
 ROOT = Path(__file__).resolve().parent.parent

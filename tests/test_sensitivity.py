@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from reporter.analysis import interpret
-from reporter.sensitivity import sensitivity, unstable_heads
-from reporter.thresholds import Thresholds
+from reporter.interpret.sensitivity import sensitivity, unstable_heads
+from reporter.interpret.thresholds import Thresholds
 from tests.handmade import analysed
 
 

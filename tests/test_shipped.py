@@ -21,7 +21,7 @@ def test_shipped_checkpoint_answers_every_input(tmp_path):
 def test_shipped_checkpoint_was_trained_by_the_default_recipe():
     from dataclasses import asdict
 
-    from reporter.recipe import Recipe
+    from reporter.model.recipe import Recipe
 
     training = json.loads((DEFAULT_CHECKPOINT / "config.json").read_text())["training"]
     assert training["recipe"] == json.loads(json.dumps(asdict(Recipe())))
@@ -31,7 +31,7 @@ def test_shipped_checkpoint_was_trained_by_the_default_recipe():
 def test_several_runs_of_the_default_recipe_ship_each_with_its_own_seed():
     from dataclasses import asdict, replace
 
-    from reporter.recipe import Recipe
+    from reporter.model.recipe import Recipe
     from reporter.resources import shipped_runs
 
     runs = shipped_runs()

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from reporter.stats import (
+from reporter.interpret.stats import (
     PairError,
     attention_over_all_inputs,
     bimodality_coefficient,
@@ -16,7 +16,7 @@ from reporter.stats import (
     parse_pairs,
     r_squared,
 )
-from reporter.task import Task
+from reporter.model.task import Task
 
 
 def test_every_head_has_a_distribution_over_the_four_positions_for_every_input(handmade):

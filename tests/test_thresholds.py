@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reporter.thresholds import Thresholds
+from reporter.interpret.thresholds import Thresholds
 
 
 def test_every_threshold_has_a_reason_and_a_group():

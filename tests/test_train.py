@@ -7,8 +7,8 @@ import shutil
 
 from safetensors.torch import load_file
 
-from reporter.checkpoint import load_checkpoint
-from reporter.task import all_inputs, answers
+from reporter.model.checkpoint import load_checkpoint
+from reporter.model.task import all_inputs, answers
 from tests.conftest import TINY_TRAIN, invoke
 
 
@@ -57,7 +57,7 @@ def test_same_seed_gives_byte_identical_weights(tiny_checkpoint, tmp_path):
 
 
 def test_save_and_load_give_identical_logits(tiny_checkpoint):
-    from reporter.model import build_model
+    from reporter.model.build import build_model
 
     loaded = load_checkpoint(tiny_checkpoint)
     fresh = build_model(loaded.config["model"])

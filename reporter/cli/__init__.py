@@ -18,8 +18,8 @@ from reporter import __version__
 @contextmanager
 def one_sentence():
     """Turn the stages' own errors (each a one-sentence ValueError or RuntimeError) into exit code 1."""
-    from reporter.outputs import OptionConflict
-    from reporter.stats import PairError
+    from reporter.interpret.stats import PairError
+    from reporter.publish.outputs import OptionConflict
 
     try:
         yield

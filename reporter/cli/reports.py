@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from reporter.cli import cli, one_sentence
+from reporter.cli.options import RECIPE, analysis_options, cache_options, pages_option, site_options, threshold_options
 from reporter.cli.training import train_checkpoint
-from reporter.options import RECIPE, analysis_options, cache_options, pages_option, site_options, threshold_options
 from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 
 
@@ -24,8 +24,8 @@ from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 def analyze(checkpoint: Path, options, inputs, cache, json_path: str) -> None:
     """Measure attention from = over all p² inputs, label every head, check the original write-up's claims."""
     from reporter.analysis import analyse
-    from reporter.outputs import check_report_path, write_report_file
-    from reporter.report import dumps, report_json, summary_lines
+    from reporter.publish.outputs import check_report_path, write_report_file
+    from reporter.publish.report import dumps, report_json, summary_lines
 
     to_stdout = json_path == "-"
     with one_sentence():
@@ -73,12 +73,12 @@ def build(
 ) -> None:
     """Analyse a checkpoint and publish the report as a website."""
     from reporter.analysis import analyse
-    from reporter.figures import draw_all
-    from reporter.figures.runs import niches_figure
-    from reporter.outputs import HTML, PAGES, check_apart, check_folder, replacing_all, write_files
-    from reporter.render import site_files
-    from reporter.report import summary_lines
-    from reporter.site import build_html
+    from reporter.publish.figures import draw_all
+    from reporter.publish.figures.runs import niches_figure
+    from reporter.publish.outputs import HTML, PAGES, check_apart, check_folder, replacing_all, write_files
+    from reporter.publish.render import site_files
+    from reporter.publish.report import summary_lines
+    from reporter.publish.site import build_html
 
     with one_sentence():
         if not no_html:
@@ -114,7 +114,7 @@ def build(
 
 def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: tuple) -> None:
     """Train the checkpoint when asked; refuse a missing one (nothing is trained without --train)."""
-    from reporter.outputs import CHECKPOINT, check_folder
+    from reporter.publish.outputs import CHECKPOINT, check_folder
 
     if train_first:
         if checkpoint == DEFAULT_CHECKPOINT:
@@ -141,7 +141,7 @@ def across_runs(
     from dataclasses import replace
 
     from reporter.compare import analyse_runs, compare, comparison_json
-    from reporter.outputs import CHECKPOINT, check_folder
+    from reporter.publish.outputs import CHECKPOINT, check_folder
     from reporter.resources import CHECKPOINTS, shipped_runs
 
     if not runs and checkpoint.resolve().parent == CHECKPOINTS.resolve():
@@ -176,8 +176,8 @@ def across_runs(
 def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings, cache, json_path) -> None:
     """Compare runs: heads matched within each layer by what they do, and in how many runs each finding holds."""
     from reporter.compare import analyse_runs, compare, compare_lines, comparison_json
-    from reporter.outputs import write_report_file
-    from reporter.report import dumps
+    from reporter.publish.outputs import write_report_file
+    from reporter.publish.report import dumps
 
     if len(checkpoints) < 2:
         raise click.UsageError("compare needs at least two checkpoints.")
@@ -198,7 +198,7 @@ def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings
 @click.option("--address", default="127.0.0.1:8000", show_default=True, help="Address to serve on.")
 def serve(out: Path, address: str) -> None:
     """Preview the site with live reload (mkdocs serve)."""
-    from reporter.site import serve as serve_site
+    from reporter.publish.site import serve as serve_site
 
     if not (out / "index.md").is_file():
         raise click.ClickException(f"{out} holds no report; run modreport build first.")

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from reporter.cli import cli, one_sentence
-from reporter.options import checkpoint_option, recipe_options
-from reporter.recipe import Recipe
+from reporter.cli.options import checkpoint_option, recipe_options
+from reporter.model.recipe import Recipe
 
 
 @cli.command()
@@ -18,7 +18,7 @@ from reporter.recipe import Recipe
 @click.option("--force", is_flag=True, help="Replace a checkpoint already in --out (never any other folder).")
 def train(out: Path, recipe: Recipe, force: bool) -> None:
     """Train a model on a + b mod p and write a checkpoint directory."""
-    from reporter.outputs import CHECKPOINT, check_folder
+    from reporter.publish.outputs import CHECKPOINT, check_folder
 
     with one_sentence():
         out = check_folder(out, CHECKPOINT, force=force)
@@ -42,9 +42,9 @@ def train(out: Path, recipe: Recipe, force: bool) -> None:
 def train_checkpoint(recipe: Recipe, directory: Path):
     """Train under a progress bar on stderr and write the checkpoint into ``directory`` (checked with
     `outputs.check_folder`), replacing it only once training succeeded."""
-    from reporter.checkpoint import save_checkpoint
-    from reporter.outputs import CHECKPOINT, replacing
-    from reporter.train import train as train_model
+    from reporter.model.checkpoint import save_checkpoint
+    from reporter.model.train import train as train_model
+    from reporter.publish.outputs import CHECKPOINT, replacing
 
     with one_sentence(), replacing(directory, CHECKPOINT) as staging:
         with click.progressbar(length=recipe.epochs, label="Training", file=sys.stderr, item_show_func=str) as bar:
@@ -70,10 +70,10 @@ def check(checkpoint: Path) -> None:
     """Validate a checkpoint and print its shape, task and accuracy on all p² inputs."""
     import torch
 
-    from reporter.checkpoint import load_checkpoint
     from reporter.limits import check_bytes, check_fits
-    from reporter.task import all_inputs, answers
-    from reporter.train import evaluate
+    from reporter.model.checkpoint import load_checkpoint
+    from reporter.model.task import all_inputs, answers
+    from reporter.model.train import evaluate
 
     with one_sentence():
         loaded = load_checkpoint(checkpoint, dtype=torch.float64)

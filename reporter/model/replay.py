@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from reporter.capture import Capture
-from reporter.task import EQUALS_POS, all_pairs, tokens_for
+from reporter.measure.capture import Capture
+from reporter.model.task import EQUALS_POS, all_pairs, tokens_for
 
 
 @dataclass(frozen=True)

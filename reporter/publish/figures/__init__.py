@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from reporter.figures.style import Figure
+from reporter.publish.figures.style import Figure
 
 
 def draw_all(analysis) -> list[Figure]:
     """Every figure the site shows; the training figure only when the history tracked its layers."""
-    from reporter.figures.attention import layers_figure, mean_attention, pairs_figure
-    from reporter.figures.heads import head_figure, heads_grid
-    from reporter.figures.model import fourier_figure, positions_figure, training_figure
+    from reporter.publish.figures.attention import layers_figure, mean_attention, pairs_figure
+    from reporter.publish.figures.heads import head_figure, heads_grid
+    from reporter.publish.figures.model import fourier_figure, positions_figure, training_figure
 
     stats, roles, measured = analysis.stats, analysis.roles, analysis.measured
     holds = [{k: v.value for k, v in r.holds.items()} for r in analysis.reading.readings]

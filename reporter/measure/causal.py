@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from reporter.capture import Capture
 from reporter.limits import batch_for
-from reporter.replay import Edit, HookedRun, Replay, replayable, score_scale
+from reporter.measure.capture import Capture
+from reporter.model.replay import Edit, HookedRun, Replay, replayable, score_scale
 
 CHECK_ROWS = 256  # inputs at each end of the grid on which every kind of intervention is also run through TL
 TOLERANCE = 1e-8  # nats (float64): how far the replay may differ from TransformerLens

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
-from reporter.forward import EqualsForward, supports
-from reporter.model import build_model
-from reporter.recipe import Recipe, validate
-from reporter.stats import attention_from_equals, normalised_entropy
-from reporter.task import EQUALS_POS, Task, all_inputs, answers, split_indices
+from reporter.interpret.stats import attention_from_equals, normalised_entropy
+from reporter.model.build import build_model
+from reporter.model.forward import EqualsForward, supports
+from reporter.model.recipe import Recipe, validate
+from reporter.model.task import EQUALS_POS, Task, all_inputs, answers, split_indices
 
 
 class TrainingError(RuntimeError):
@@ -68,7 +68,7 @@ def track_layers(model, tokens: torch.Tensor) -> list[dict]:
 
 def logits_at_equals(model, lean: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
     """tokens [batch, pos] -> logits at `=` [batch, p]: the lean forward where it covers the model (the same
-    logits, computed at `=` only; reporter/forward.py), else the bridge's own."""
+    logits, computed at `=` only; reporter/model/forward.py), else the bridge's own."""
     if lean and supports(model):
         return EqualsForward(model)
     return lambda tokens: model(tokens)[:, EQUALS_POS, :]
@@ -165,7 +165,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
         "task": task.to_json(),
         "training": {
             "recipe": asdict(recipe),
-            **({"forward": "lean (reporter/forward.py)"} if isinstance(forward, EqualsForward) else {}),
+            **({"forward": "lean (reporter/model/forward.py)"} if isinstance(forward, EqualsForward) else {}),
             "seed": recipe.seed,
             "split": {
                 "train_fraction": recipe.train_fraction,

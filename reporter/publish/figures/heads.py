@@ -8,7 +8,11 @@ import matplotlib.patches
 import matplotlib.pyplot as plt
 import numpy as np
 
-from reporter.figures.style import (
+from reporter.interpret.roles import HeadRole
+from reporter.interpret.stats import HeadStats, Stats
+from reporter.interpret.thresholds import Thresholds
+from reporter.model.task import POSITION_KEYS, POSITIONS
+from reporter.publish.figures.style import (
     DARK_CELLS,
     IMPORTANCE_COLOURS,
     POSITION_COLOURS,
@@ -19,10 +23,6 @@ from reporter.figures.style import (
     to_csv,
     to_png,
 )
-from reporter.roles import HeadRole
-from reporter.stats import HeadStats, Stats
-from reporter.task import POSITION_KEYS, POSITIONS
-from reporter.thresholds import Thresholds
 
 
 def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:

@@ -12,7 +12,7 @@ from dataclasses import asdict
 import numpy as np
 
 from reporter.analysis import Analysis
-from reporter.thresholds import Thresholds
+from reporter.interpret.thresholds import Thresholds
 
 SCHEMA_VERSION = 2  # 2: what heads carry, causal effects, positions, Fourier, baseline
 DIGITS = 6  # decimals kept in report.json

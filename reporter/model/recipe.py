@@ -40,8 +40,8 @@ class Recipe:
 
     def model_config(self) -> dict:
         """The config.json ``model`` block this recipe trains."""
-        from reporter.model import model_config
-        from reporter.task import Task
+        from reporter.model.build import model_config
+        from reporter.model.task import Task
 
         return model_config(
             Task(self.modulus),

@@ -13,11 +13,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from reporter.analysis import Analysis
-from reporter.findings import plus_statements
-from reporter.report import dumps, report_json, rounded
-from reporter.sensitivity import unstable_heads
-from reporter.task import TOKEN_OF
-from reporter.thresholds import SWEEP_FACTORS, SWEEP_STEPS
+from reporter.interpret.findings import plus_statements
+from reporter.interpret.sensitivity import unstable_heads
+from reporter.interpret.thresholds import SWEEP_FACTORS, SWEEP_STEPS
+from reporter.model.task import TOKEN_OF
+from reporter.publish.report import dumps, report_json, rounded
 
 PAGES = (
     "index.md",
@@ -31,7 +31,7 @@ PAGES = (
     "provenance.md",
 )
 FIGURE_DIR = "figures"
-SCHEMA = Path(__file__).resolve().parent / "report.schema.json"  # describes report.json; published beside it
+SCHEMA = Path(__file__).resolve().parent.parent / "report.schema.json"  # describes report.json; published beside it
 PLAIN = set(" .,-+/_")  # characters of a foreign string that Markdown and HTML read as plain text (or, for _, as
 #                        harmless emphasis at worst)
 

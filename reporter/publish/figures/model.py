@@ -7,11 +7,11 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from reporter.content import PositionContent
-from reporter.figures.style import CARRIES_COLOURS, Figure, cell, style, to_csv, to_png
-from reporter.fourier import LogitSpectrum, Spectrum
-from reporter.roles import HeadRole
-from reporter.task import POSITION_KEYS, POSITIONS, TOKEN_OF
+from reporter.interpret.roles import HeadRole
+from reporter.measure.content import PositionContent
+from reporter.measure.fourier import LogitSpectrum, Spectrum
+from reporter.model.task import POSITION_KEYS, POSITIONS, TOKEN_OF
+from reporter.publish.figures.style import CARRIES_COLOURS, Figure, cell, style, to_csv, to_png
 
 
 def positions_figure(contents: list[PositionContent], holds: list[dict], n_layers: int) -> Figure:

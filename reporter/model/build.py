@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 
-from reporter.task import POSITIONS, Task
+from reporter.model.task import POSITIONS, Task
 
 ACTIVATIONS = ("relu", "gelu", "gelu_new", "silu", "swish", "solu")
 NORMALIZATIONS = ("LN", "RMS", "LNPre", "RMSPre", None)

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from reporter.limits import check_fits
-from reporter.model import CheckpointError, build_model, check_model_config, weights_bytes
-from reporter.task import POSITIONS, Task
-from reporter.training_record import TrainingRecord, training_record
+from reporter.model.build import CheckpointError, build_model, check_model_config, weights_bytes
+from reporter.model.task import POSITIONS, Task
+from reporter.model.training_record import TrainingRecord, training_record
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -222,7 +222,7 @@ def check_logits(model, task: Task, path: Path) -> None:
     """Refuse weights that are finite but give NaN or infinite logits (checked on the first p inputs)."""
     import torch
 
-    from reporter.task import all_pairs, tokens_for
+    from reporter.model.task import all_pairs, tokens_for
 
     with torch.inference_mode():
         logits = model(tokens_for(task, *all_pairs(task, 0, task.modulus)))

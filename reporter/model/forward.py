@@ -16,8 +16,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from reporter.replay import ACTIVATIONS, norm, replayable, score_scale
-from reporter.task import EQUALS_POS
+from reporter.model.replay import ACTIVATIONS, norm, replayable, score_scale
+from reporter.model.task import EQUALS_POS
 
 
 def supports(model) -> bool:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from reporter.capture import Capture
-from reporter.task import POSITION_KEYS
+from reporter.measure.capture import Capture
+from reporter.model.task import POSITION_KEYS
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import click
 
-from reporter.recipe import Recipe
+from reporter.interpret.thresholds import Thresholds, parse_setting
+from reporter.model.recipe import Recipe
+from reporter.publish.site import ENGINES
 from reporter.resources import DEFAULT_CHECKPOINT, TEMPLATES
-from reporter.site import ENGINES
-from reporter.thresholds import Thresholds, parse_setting
 
 RECIPE = Recipe()
 NORMS = {"none": None, "ln": "LN", "rms": "RMS", "lnpre": "LNPre", "rmspre": "RMSPre"}
@@ -43,8 +43,8 @@ def recipe_options(command):
 
     @functools.wraps(command)
     def wrapped(act_fn: str, norm: str, **kwargs):
-        from reporter.model import CheckpointError
-        from reporter.recipe import validate
+        from reporter.model.build import CheckpointError
+        from reporter.model.recipe import validate
 
         fields = {field: kwargs.pop(field) for _, field, _ in RECIPE_FIELDS}
         recipe = replace(RECIPE, act_fn=act_fn, normalization_type=NORMS[norm.lower()], **fields)
@@ -181,7 +181,7 @@ def analysis_options(command):
     @functools.wraps(command)
     def wrapped(checkpoint: Path, pairs_text, thresholds, thresholds_file, settings, **kwargs):
         from reporter.analysis import Options
-        from reporter.stats import PairError, parse_pairs
+        from reporter.interpret.stats import PairError, parse_pairs
 
         try:
             pairs = tuple(parse_pairs(pairs_text)) if pairs_text is not None else None

@@ -9,13 +9,13 @@ from enum import StrEnum
 
 import numpy as np
 
-from reporter.causal import Effect, HeadEffects
-from reporter.content import HeadWrite, PositionContent, Shares
-from reporter.fourier import PreferenceRule, preference_rule
-from reporter.labels import HeadLabel, Label, head_label
-from reporter.stats import Stats
-from reporter.task import POSITION_KEYS, head_name
-from reporter.thresholds import LABELS, PAGES, Thresholds
+from reporter.interpret.labels import HeadLabel, Label, head_label
+from reporter.interpret.stats import Stats
+from reporter.interpret.thresholds import LABELS, PAGES, Thresholds
+from reporter.measure.causal import Effect, HeadEffects
+from reporter.measure.content import HeadWrite, PositionContent, Shares
+from reporter.measure.fourier import PreferenceRule, preference_rule
+from reporter.model.task import POSITION_KEYS, head_name
 
 
 class Carries(StrEnum):

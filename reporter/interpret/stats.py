@@ -16,7 +16,16 @@ import numpy as np
 import torch
 
 from reporter.limits import batch_for
-from reporter.task import EQUALS_POS, POSITION_KEYS, Task, all_pairs, answers, head_name, split_indices, tokens_for
+from reporter.model.task import (
+    EQUALS_POS,
+    POSITION_KEYS,
+    Task,
+    all_pairs,
+    answers,
+    head_name,
+    split_indices,
+    tokens_for,
+)
 
 A, PLUS, B, EQUALS = range(4)  # key positions
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)

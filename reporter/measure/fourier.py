@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from reporter.capture import Capture
+from reporter.measure.capture import Capture
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reporter.labels import SINGLE_INPUT, HeadLabel
-from reporter.roles import Carries, HeadRole, Importance, LayerReading, Sufficiency, merged_weights
-from reporter.stats import Stats
-from reporter.task import POSITION_KEYS
-from reporter.thresholds import Thresholds
+from reporter.interpret.labels import SINGLE_INPUT, HeadLabel
+from reporter.interpret.roles import Carries, HeadRole, Importance, LayerReading, Sufficiency, merged_weights
+from reporter.interpret.stats import Stats
+from reporter.interpret.thresholds import Thresholds
+from reporter.model.task import POSITION_KEYS
 
 POSITION, CONTENT = "position", "content"
 

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
-from reporter.figures.style import Figure, style, to_csv, to_png
+from reporter.publish.figures.style import Figure, style, to_csv, to_png
 
 ROLE_COLOURS = [
     "#0072B2",

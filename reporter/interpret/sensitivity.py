@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from reporter.thresholds import CARRIES, CAUSAL, FINDINGS, LABELS, Thresholds
+from reporter.interpret.thresholds import CARRIES, CAUSAL, FINDINGS, LABELS, Thresholds
 
 SWEPT = (LABELS, CARRIES, CAUSAL, FINDINGS)  # the groups that decide labels and findings
 VIEWS = ("looks", "reads", "carries", "importance")  # the labels a head gets, as report.json names them

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from reporter.limits import batch_for
-from reporter.task import EQUALS_POS, Task, all_pairs, answers, tokens_for
+from reporter.model.task import EQUALS_POS, Task, all_pairs, answers, tokens_for
 
 
 class NonFiniteLogits(ValueError):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from reporter.figures.style import POSITION_COLOURS, Figure, style, to_csv, to_png
-from reporter.stats import Stats
-from reporter.task import POSITION_KEYS, POSITIONS
+from reporter.interpret.stats import Stats
+from reporter.model.task import POSITION_KEYS, POSITIONS
+from reporter.publish.figures.style import POSITION_COLOURS, Figure, style, to_csv, to_png
 
 
 def mean_attention(stats: Stats) -> Figure:

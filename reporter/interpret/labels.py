@@ -1,6 +1,6 @@
 """Heuristics: each head's niche and each layer's trend, from the statistics alone.
 
-Every threshold lives in `reporter.thresholds`. Labels are decided on the per-input
+Every threshold lives in `reporter.interpret.thresholds`. Labels are decided on the per-input
 distribution over all p² inputs, never on a mean alone: a head that is sharp on `a`
 for half the inputs and sharp on `b` for the other half has the same mean as a head
 that splits every input evenly, and the two do different work.
@@ -13,9 +13,9 @@ from enum import StrEnum
 
 import numpy as np
 
-from reporter.stats import A, B, HeadStats, LayerStats, by_position, normalised_entropy
-from reporter.task import head_name
-from reporter.thresholds import Thresholds
+from reporter.interpret.stats import A, B, HeadStats, LayerStats, by_position, normalised_entropy
+from reporter.interpret.thresholds import Thresholds
+from reporter.model.task import head_name
 
 
 class HeadLabel(StrEnum):

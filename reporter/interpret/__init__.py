@@ -1,0 +1,1 @@
+"""Interpreting: statistics, labels, roles and findings from the measurements (numbers only; no model runs)."""
