@@ -85,6 +85,7 @@ def modreport(*args, **kwargs) -> subprocess.Popen:
     )
 
 
+@pytest.mark.slow
 def test_a_build_killed_at_random_moments_never_leaves_a_broken_site(tiny_checkpoint, tmp_path):
     site = tmp_path / "site"
     first = modreport("build", "--checkpoint", tiny_checkpoint, "--out", site, "--no-html")

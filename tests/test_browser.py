@@ -14,6 +14,8 @@ import pytest
 
 from reporter.publish.site import ENGINES
 
+pytestmark = pytest.mark.slow  # a real browser on two engines' sites
+
 SCREENSHOTS = Path(__file__).parent / "screenshots"
 PAGES = [
     "index.html",

@@ -101,6 +101,7 @@ def test_report_json_keeps_the_strings_as_they_were(injected):
     assert report["provenance"]["command"].endswith(f"--thresholds {THRESHOLDS}")
 
 
+@pytest.mark.slow
 def test_no_payload_runs_in_a_browser(injected, browser):
     dialogs = []
     page = browser.new_page()

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -28,6 +30,7 @@ def clean_copy(destination: Path) -> Path:
     return destination
 
 
+@pytest.mark.slow
 def test_an_installed_modreport_builds_the_shipped_report_from_another_folder(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
