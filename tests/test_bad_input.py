@@ -90,6 +90,16 @@ def raising_template(root: Path) -> None:
         page.write("{{ 1 // 0 }}\n")
 
 
+def template_running(expression: str):
+    """A page template that tries ``expression``: a shell command or a file read through Python's internals."""
+
+    def setup(root: Path) -> None:
+        with (root / "templates" / "index.md.j2").open("a") as page:
+            page.write("{{ " + expression + " }}\n")
+
+    return setup
+
+
 def linked_template(root: Path) -> None:
     outside = root / "home" / "secret.md.j2"
     outside.write_text("secret")
@@ -122,6 +132,10 @@ def narrow_model_of_a_huge_modulus(root: Path) -> None:
     for name in ("config.json", "model.safetensors"):
         (root / "ckpt" / name).unlink()
     save_checkpoint(build_model(config["model"]), config, root / "ckpt")
+
+
+def deep_thresholds(root: Path) -> None:
+    (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
 
 
 def big_config(root: Path) -> None:
@@ -333,6 +347,24 @@ ROWS = {
         1,
         "template layers.md.j2 cannot be rendered: ZeroDivisionError",
     ),
+    "template runs a shell command": (
+        template_running('lipsum.__globals__["os"].popen("touch home/owned").read()'),
+        [*BUILD, "--templates", "templates"],
+        1,
+        "template index.md.j2 reaches for Python internals or runs code",
+    ),
+    "template reads a file through a method's globals": (
+        template_running('cycler.__init__.__globals__.os.popen("cat home/notes.txt").read()'),
+        [*BUILD, "--templates", "templates"],
+        1,
+        "template index.md.j2 reaches for Python internals or runs code",
+    ),
+    "template mutates the data it is given": (
+        template_running("report.heads.append(1)"),
+        [*BUILD, "--templates", "templates"],
+        1,
+        "template index.md.j2 reaches for Python internals or runs code",
+    ),
     "template linked from outside": (
         linked_template,
         [*BUILD, "--templates", "templates"],
@@ -346,6 +378,30 @@ ROWS = {
         "template parts/x.j2 is a link to a file outside",
     ),
     "serve without a report": (None, ["serve", "--out", "mine"], 1, "holds no report"),
+    "serve on a port out of range": (None, ["serve", "--address", "127.0.0.1:99999"], 1, "a port from 1 to 65535"),
+    "serve on a negative port": (None, ["serve", "--address", "127.0.0.1:-1"], 1, "a port from 1 to 65535"),
+    "serve on no port": (None, ["serve", "--address", "localhost"], 1, "must be HOST:PORT"),
+    "thresholds from a device": (None, [*ANALYZE, "--thresholds", "/dev/zero"], 2, "is not a regular file"),
+    "thresholds nested too deeply": (deep_thresholds, [*ANALYZE, "--thresholds", "deep.json"], 2, "too deeply"),
+    "train with a negative seed": (None, ["train", "--out", "new", "--seed", "-1"], 2, "-1 is not in the range"),
+    "train with a seed of 2^64": (
+        None,
+        ["train", "--out", "new", "--seed", str(2**64)],
+        2,
+        "18446744073709551616 is not in the range",
+    ),
+    "training split of no inputs": (
+        edit_config(lambda c: c["training"]["split"].update(train_fraction=0)),
+        BUILD,
+        1,
+        "training.split.train_fraction must be a number strictly between 0 and 1",
+    ),
+    "training seed beyond 2^63": (
+        edit_config(lambda c: c["training"].update(seed=2**64)),
+        ["check", "--checkpoint", "ckpt"],
+        1,
+        "training.seed must be a whole number from 0 to",
+    ),
 }
 
 
@@ -362,6 +418,19 @@ def test_bad_input_gets_one_sentence_and_changes_nothing(sandbox, case):
     errors = [line for line in result.output.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and result.output.rstrip().endswith(errors[0]), result.output
     assert snapshot(sandbox) == before
+
+
+def test_serve_on_a_port_in_use_is_one_sentence(sandbox):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("serve", "--address", f"127.0.0.1:{port}")
+    assert result.exit_code == 1, result.output
+    assert f"cannot serve on '127.0.0.1:{port}'" in result.output and "choose another --address" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_there_are_enough_rows():

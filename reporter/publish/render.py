@@ -142,7 +142,10 @@ def page_context(
 
 
 def environment(template_dir: Path):
+    """Jinja's sandbox over the templates folder: a template reads the data it is given and formats it; it cannot
+    reach Python's internals (`lipsum.__globals__`, a method's `__init__`), call a mutating method, or run code."""
     import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
 
     class InsideLoader(jinja2.FileSystemLoader):
         """Loads only real files of the templates folder: an included template that is a link out of it is
@@ -156,7 +159,7 @@ def environment(template_dir: Path):
                 )
             return super().get_source(environment, template)
 
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=InsideLoader(str(template_dir), followlinks=False),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -171,6 +174,7 @@ def environment(template_dir: Path):
 def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
     """Fill every page template; a missing or broken template is one TemplateError sentence."""
     import jinja2
+    from jinja2.sandbox import SecurityError
 
     env = environment(template_dir)
     for path in sorted(Path(template_dir).glob("*.j2")):
@@ -185,6 +189,11 @@ def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
             raise
         except jinja2.TemplateNotFound:
             raise TemplateError(f"template {name} is missing from {template_dir}.") from None
+        except SecurityError:
+            raise TemplateError(
+                f"template {name} reaches for Python internals or runs code, which templates may not do; "
+                "a template may only read and format the report's data."
+            ) from None
         except jinja2.TemplateError as error:
             raise TemplateError(f"template {name} cannot be rendered: {error}.") from None
         except Exception as error:  # a template's own expression failed (a division by zero, a bad filter argument)
