@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from reporter.interpret.thresholds import Thresholds, parse_setting
-from reporter.model.recipe import Recipe
+from reporter.model.recipe import MAX_SEED, Recipe
 from reporter.publish.site import ENGINES
 from reporter.resources import DEFAULT_CHECKPOINT, TEMPLATES
 
@@ -55,7 +55,10 @@ def recipe_options(command):
         return command(recipe=recipe, **kwargs)
 
     for option, field, text in reversed(RECIPE_FIELDS):
-        wrapped = click.option(option, field, default=getattr(RECIPE, field), show_default=True, help=text)(wrapped)
+        kind = {"seed": click.IntRange(0, MAX_SEED)}.get(field)  # refused at the option, before any work
+        wrapped = click.option(option, field, type=kind, default=getattr(RECIPE, field), show_default=True, help=text)(
+            wrapped
+        )
     wrapped = click.option(
         "--act",
         "act_fn",
@@ -199,17 +202,35 @@ def analysis_options(command):
     return wrapped
 
 
+def read_small_file(path: Path, limit: int, what: str) -> str:
+    """The text of a regular file of at most ``limit`` bytes, checked before reading and read with that bound, so
+    that a device (/dev/zero), a FIFO or a sparse file neither hangs nor fills the memory."""
+    import os
+    import stat
+
+    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path} is not a regular file, so it cannot be {what}.")
+        if info.st_size > limit:
+            raise ValueError(f"{path} is larger than {what} can be ({info.st_size} bytes; at most {limit}).")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"{path} is larger than {what} can be (at most {limit} bytes).")
+    return data.decode("utf-8")
+
+
 def read_thresholds(path: Path | None, settings: tuple[str, ...]) -> Thresholds:
     """The defaults, then a JSON file of overrides, then --set name=value options."""
     try:
         table = Thresholds()
         if path is not None:
             try:
-                if path.stat().st_size > MAX_THRESHOLDS_FILE:
-                    raise ValueError(f"{path} is larger than a file of threshold overrides can be.")
-                overrides = json.loads(path.read_text(encoding="utf-8"))
+                overrides = json.loads(read_small_file(path, MAX_THRESHOLDS_FILE, "a file of threshold overrides"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise ValueError(f"cannot read thresholds from {path}: {error}.") from None
+            except RecursionError:
+                raise ValueError(f"{path} nests its JSON too deeply for a file of threshold overrides.") from None
             if not isinstance(overrides, dict):
                 raise ValueError(f"{path} must hold a JSON object of threshold names and numbers.")
             table = table.with_overrides(overrides)

@@ -198,8 +198,11 @@ def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings
 @click.option("--address", default="127.0.0.1:8000", show_default=True, help="Address to serve on.")
 def serve(out: Path, address: str) -> None:
     """Preview the site with live reload (mkdocs serve)."""
+    from reporter.publish.site import check_address
     from reporter.publish.site import serve as serve_site
 
     if not (out / "index.md").is_file():
         raise click.ClickException(f"{out} holds no report; run modreport build first.")
+    with one_sentence():
+        check_address(address)
     raise SystemExit(serve_site(MKDOCS_CONFIG, out, address))

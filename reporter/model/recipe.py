@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from reporter.limits import check_fits, parameter_count, training_bytes
 
+MAX_SEED = 2**63 - 1  # the largest seed that torch's generators and a checkpoint's training block both hold
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -58,6 +60,8 @@ class Recipe:
 
 def validate(recipe: Recipe) -> None:
     """Refuse a recipe that cannot train, with one sentence."""
+    if not 0 <= recipe.seed <= MAX_SEED:
+        raise ValueError(f"the seed must be a whole number from 0 to {MAX_SEED}, not {recipe.seed}.")
     if not all(math.isfinite(x) for x in (recipe.lr, recipe.train_fraction)):
         raise ValueError("the learning rate and the train fraction must be finite numbers.")
     for name, value in (

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reporter.model.build import CheckpointError
+from reporter.model.recipe import MAX_SEED
 
 SCALARS = (str, int, float, bool, type(None))
 
@@ -70,10 +71,19 @@ class Reader:
     def fail(self, key: str, wanted: str):
         raise CheckpointError(f"{self.path}: {self.where}.{key} must be {wanted}, not {self.block[key]!r:.60}.")
 
-    def integer(self, key: str, low: int = 0) -> int | None:
+    def integer(self, key: str, low: int = 0, high: int | None = None) -> int | None:
         value = self.block.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
             self.fail(key, f"a whole number of at least {low}")
+        if value is not None and high is not None and value > high:
+            self.fail(key, f"a whole number from {low} to {high}")
+        return value
+
+    def fraction(self, key: str) -> float | None:
+        """A share that must leave inputs on both sides: strictly between 0 and 1."""
+        value = self.number(key, share=True)
+        if value is not None and not 0 < value < 1:
+            self.fail(key, "a number strictly between 0 and 1")
         return value
 
     def number(self, key: str, share: bool = False) -> float | None:
@@ -132,8 +142,8 @@ def training_record(block, path: Path) -> TrainingRecord | None:
         raise CheckpointError(f"{path}: training.history records different numbers of layers from epoch to epoch.")
     return TrainingRecord(
         recipe=recipe,
-        seed=read.integer("seed"),
-        train_fraction=split.number("train_fraction", share=True),
+        seed=read.integer("seed", high=MAX_SEED),
+        train_fraction=split.fraction("train_fraction"),
         n_train=split.integer("n_train"),
         n_test=split.integer("n_test"),
         epochs_run=read.integer("epochs_run"),

@@ -160,6 +160,27 @@ def written(page: Path) -> bool:
     return page.is_file() and page.stat().st_size > 0
 
 
+def check_address(address: str) -> tuple[str, int]:
+    """HOST:PORT for `mkdocs serve`, refused in one sentence when the port is out of range or already taken
+    (mkdocs would otherwise fail with a traceback)."""
+    import socket
+
+    host, _, port_text = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port_text.isascii() or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise SiteError(f"--address must be HOST:PORT with a port from 1 to 65535, not {address!r:.80}.")
+    port = int(port_text)
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((host, port))
+    except OSError as error:
+        raise SiteError(
+            f"cannot serve on {address!r:.80}: {error.strerror or error}; choose another --address."
+        ) from None
+    return host, port
+
+
 def serve(base_config: Path, docs_dir: Path, address: str) -> int:
     """Preview with live reload (`mkdocs serve`); returns its exit code. Zensical cannot serve here: it
     reads only pages inside the folder of its configuration, so it would watch a copy, not ``docs_dir``."""
