@@ -31,6 +31,27 @@ def test_train_refuses_bad_recipe(tmp_path, options, message):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("command", ["train", "build"])
+def test_a_shipped_run_is_never_an_output_even_with_force(tiny_checkpoint, tmp_path, monkeypatch, command):
+    """The shipped runs are inputs of every report: `--force` replaces a checkpoint of the user's, never one of
+    them. (The shipped folder is stood in for by a copy, so that a failure here cannot damage the real one.)"""
+    import reporter.resources
+
+    shipped = tmp_path / "checkpoints"
+    shutil.copytree(tiny_checkpoint, shipped / "seed-4")
+    monkeypatch.setattr(reporter.resources, "CHECKPOINTS", shipped)
+    before = {p.name: p.read_bytes() for p in (shipped / "seed-4").iterdir()}
+    arguments = {
+        "train": ["train", "--out", shipped / "seed-4", "--force", *TINY_TRAIN],
+        "build": ["build", "--train", "--force", "--checkpoint", shipped / "seed-4", "--out", tmp_path / "site"],
+    }[command]
+    result = invoke(*arguments)
+    assert result.exit_code == 1, result.output
+    assert "is part of modreport's shipped runs" in result.output
+    assert "Traceback" not in result.output
+    assert {p.name: p.read_bytes() for p in (shipped / "seed-4").iterdir()} == before
+
+
 def copy_of(checkpoint, tmp_path):
     target = tmp_path / "ckpt"
     shutil.copytree(checkpoint, target)

@@ -80,6 +80,11 @@ def forbidden(target: Path, inputs: Iterable[Path]) -> str | None:
         return "holds your home folder"
     if target in here.parents:
         return "holds the current folder"
+    from reporter import resources
+
+    shipped = resources.CHECKPOINTS.resolve()
+    if target == shipped or shipped in target.parents:
+        return f"is part of modreport's shipped runs ({shipped}), which are inputs"
     for source in inputs:
         source = Path(source).resolve()
         if target == source or target in source.parents:
