@@ -189,3 +189,29 @@ def test_a_killed_report_write_leaves_nothing_the_next_write_does_not_clear(tmp_
     write_report_file(tmp_path / "r.json", report)
     assert (tmp_path / "r.json").read_bytes() == report
     assert not empty.exists() and not half.exists() and users.read_text() == "not a report"
+
+
+def test_the_next_build_clears_the_scratch_folder_a_killed_build_left(tiny_checkpoint, tmp_path, monkeypatch):
+    """A build killed by SIGKILL leaves its engine's scratch folder in the temporary directory; the next build
+    removes it, and keeps every folder there that is not provably ours and abandoned."""
+    import tempfile
+
+    from reporter.publish.outputs import write_marker
+    from tests.conftest import invoke
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(ended.stdout)  # a process that has ended: a folder named for it is abandoned
+    abandoned = scratch / f"modreport-site-{dead}-killed"
+    running = scratch / f"modreport-site-{os.getpid()}-running"  # a build still at work
+    unmarked = scratch / f"modreport-site-{dead}-mine"  # a name like ours, without our marker
+    for folder in (abandoned, running, unmarked):
+        folder.mkdir()
+        (folder / "mkdocs.yml").write_text("INHERIT: x\n")
+    write_marker(abandoned, "scratch")
+    write_marker(running, "scratch")
+    result = invoke("build", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "html")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in scratch.iterdir()) == sorted([running.name, unmarked.name])

@@ -102,17 +102,50 @@ def failure_reason(lines: list[str]) -> str:
     return reason + (f" at {place}" if place else "") + (f" ({source})" if source else "")
 
 
+SCRATCH = "modreport-site-"  # scratch folders in the temporary directory: "modreport-site-{pid}-XXXX"
+
+
+@contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A fresh folder in the temporary directory for the engine's configuration (and Zensical's copy of the
+    pages), removed afterwards. One that a killed build left (marked as ours, its process gone) is removed
+    first, so that killed builds do not pile up there."""
+    from reporter.publish.outputs import marker_kind, write_marker
+
+    for path in Path(tempfile.gettempdir()).glob(f"{SCRATCH}*-*"):
+        pid = path.name[len(SCRATCH) :].split("-")[0]
+        if pid.isdigit() and not alive(int(pid)) and not path.is_symlink() and marker_kind(path) == "scratch":
+            shutil.rmtree(path, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{SCRATCH}{os.getpid()}-"))
+    try:
+        write_marker(folder, "scratch")
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this id exists (one that is not ours counts as alive: its folder is left)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def build_html(base_config: Path, docs_dir: Path, site_dir: Path, engine: str = ENGINES[0]) -> None:
     """Build the site of the Markdown in ``docs_dir`` into ``site_dir`` with ``engine`` (strict: a warning
     fails the build), and check that it holds every page."""
     if not base_config.is_file():
         raise SiteError(f"the site configuration {base_config} is missing.")
-    with tempfile.TemporaryDirectory(prefix="modreport-site-") as folder:
+    with scratch_folder() as folder:
         if engine == "zensical":
-            build_with_zensical(base_config, docs_dir, site_dir, Path(folder))
+            build_with_zensical(base_config, docs_dir, site_dir, folder)
         else:
             settings = {"INHERIT": str(base_config.resolve()), "docs_dir": str(docs_dir.resolve())}
-            config = derived_config(Path(folder), {**settings, "site_dir": str(site_dir.resolve())})
+            config = derived_config(folder, {**settings, "site_dir": str(site_dir.resolve())})
             run(engine, [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config)], folder)
     check_every_page(docs_dir, site_dir, engine)
 
@@ -184,9 +217,9 @@ def check_address(address: str) -> tuple[str, int]:
 def serve(base_config: Path, docs_dir: Path, address: str) -> int:
     """Preview with live reload (`mkdocs serve`); returns its exit code. Zensical cannot serve here: it
     reads only pages inside the folder of its configuration, so it would watch a copy, not ``docs_dir``."""
-    with tempfile.TemporaryDirectory(prefix="modreport-site-") as folder:
+    with scratch_folder() as folder:
         settings = {"INHERIT": str(base_config.resolve()), "docs_dir": str(docs_dir.resolve())}
-        config = derived_config(Path(folder), {**settings, "site_dir": str(Path(folder) / "public")})
+        config = derived_config(folder, {**settings, "site_dir": str(folder / "public")})
         command = [sys.executable, "-m", "mkdocs", "serve", "--config-file", str(config), "--dev-addr", address]
         with child(command) as server:
             try:
