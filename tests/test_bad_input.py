@@ -378,6 +378,14 @@ ROWS = {
         "template parts/x.j2 is a link to a file outside",
     ),
     "serve without a report": (None, ["serve", "--out", "mine"], 1, "holds no report"),
+    "out with a 256-byte name": (None, [*BUILD, "--out", "a" * 256, "--no-html"], 2, "has a name of 256 bytes"),
+    "out 4,400 bytes long": (None, [*BUILD, "--out", "a/" * 2200, "--no-html"], 2, "bytes long once made absolute"),
+    "json with a 256-byte name": (
+        None,
+        ["analyze", "--checkpoint", "ckpt", "--json", "é" * 128],
+        1,
+        "has a name of 256 bytes",
+    ),
     "serve on a port out of range": (None, ["serve", "--address", "127.0.0.1:99999"], 1, "a port from 1 to 65535"),
     "serve on a negative port": (None, ["serve", "--address", "127.0.0.1:-1"], 1, "a port from 1 to 65535"),
     "serve on no port": (None, ["serve", "--address", "localhost"], 1, "must be HOST:PORT"),
@@ -418,6 +426,30 @@ def test_bad_input_gets_one_sentence_and_changes_nothing(sandbox, case):
     errors = [line for line in result.output.splitlines() if line.startswith("Error")]
     assert len(errors) == 1 and result.output.rstrip().endswith(errors[0]), result.output
     assert snapshot(sandbox) == before
+
+
+def test_a_folder_named_with_an_emoji_builds(sandbox):
+    result = invoke(*BUILD, "--out", "pages-😀", "--html", "site-😀")
+    assert result.exit_code == 0, result.output
+    assert (sandbox / "site-😀" / "index.html").is_file()
+
+
+def test_a_command_run_from_a_deleted_folder_is_one_sentence(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    root = Path(__file__).resolve().parent.parent
+    command = (
+        f'cd "{gone}" && rmdir "{gone}" && exec "{sys.executable}" -c "from reporter.cli import main; main()" build'
+    )
+    result = subprocess.run(
+        ["sh", "-c", command], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(root)}
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == "Error: the current folder no longer exists; change into a folder that does."
 
 
 def test_serve_on_a_port_in_use_is_one_sentence(sandbox):

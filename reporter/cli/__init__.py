@@ -60,6 +60,12 @@ def stop_on_terminate(signum, frame) -> None:
 
 
 def main() -> None:
+    import os
+
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # every relative path, and some libraries' imports, would fail on it
+        raise SystemExit("Error: the current folder no longer exists; change into a folder that does.") from None
     signal.signal(signal.SIGTERM, stop_on_terminate)
     cli()
 

@@ -38,6 +38,22 @@ RECIPE_FIELDS = (
 )
 
 
+class UserPath(click.Path):
+    """A path option or argument (always a `Path`); one the file system cannot hold (a name over 255 bytes, a
+    path over 4,095) is refused at the option in one sentence, before anything reads or writes it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(path_type=Path, **kwargs)
+
+    def convert(self, value, param, ctx):
+        from reporter.publish.outputs import path_problem
+
+        path = super().convert(value, param, ctx)
+        if problem := path_problem(path):
+            self.fail(f"{str(path)[:60]}… {problem}.", param, ctx)
+        return path
+
+
 def recipe_options(command):
     """The training recipe's options; they reach the command as one checked `Recipe` named ``recipe``."""
 
@@ -76,7 +92,7 @@ def recipe_options(command):
 def checkpoint_option(help_text: str):
     return click.option(
         "--checkpoint",
-        type=click.Path(path_type=Path),
+        type=UserPath(),
         default=DEFAULT_CHECKPOINT,
         show_default="the shipped model",
         help=help_text,
@@ -84,9 +100,7 @@ def checkpoint_option(help_text: str):
 
 
 def pages_option(help_text: str):
-    return click.option(
-        "--out", type=click.Path(path_type=Path), default=Path("site"), show_default=True, help=help_text
-    )
+    return click.option("--out", type=UserPath(), default=Path("site"), show_default=True, help=help_text)
 
 
 def site_options(command):
@@ -96,7 +110,7 @@ def site_options(command):
             pages_option("Folder for the Markdown pages, figures and report.json (the mkdocs docs_dir)."),
             click.option(
                 "--html",
-                type=click.Path(path_type=Path),
+                type=UserPath(),
                 default=Path("public"),
                 show_default=True,
                 help="Folder for the built HTML site.",
@@ -111,7 +125,7 @@ def site_options(command):
             ),
             click.option(
                 "--templates",
-                type=click.Path(path_type=Path),
+                type=UserPath(),
                 default=TEMPLATES,
                 show_default="the shipped templates",
                 help="Folder of the Jinja page templates.",
@@ -129,7 +143,7 @@ def threshold_options(command):
     @click.option(
         "--thresholds",
         "thresholds_file",
-        type=click.Path(path_type=Path, dir_okay=False),
+        type=UserPath(dir_okay=False),
         default=None,
         help='JSON object of threshold overrides, e.g. {"focus": 0.6}.',
     )
@@ -148,7 +162,7 @@ def cache_options(command):
     @click.option(
         "--cache",
         "cache_folder",
-        type=click.Path(path_type=Path),
+        type=UserPath(),
         default=None,
         help="Folder of cached measurements (default: $MODREPORT_CACHE or ~/.cache/modreport).",
     )

@@ -7,7 +7,15 @@ from pathlib import Path
 import click
 
 from reporter.cli import cli, one_sentence
-from reporter.cli.options import RECIPE, analysis_options, cache_options, pages_option, site_options, threshold_options
+from reporter.cli.options import (
+    RECIPE,
+    UserPath,
+    analysis_options,
+    cache_options,
+    pages_option,
+    site_options,
+    threshold_options,
+)
 from reporter.cli.training import train_checkpoint
 from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 
@@ -52,7 +60,7 @@ def analyze(checkpoint: Path, options, inputs, cache, json_path: str) -> None:
 @click.option(
     "--runs",
     multiple=True,
-    type=click.Path(path_type=Path),
+    type=UserPath(),
     help="A run to compare on the Across runs page (repeatable; default: the shipped runs, when the "
     "checkpoint is the shipped one).",
 )
@@ -169,7 +177,7 @@ def across_runs(
 
 
 @cli.command()
-@click.argument("checkpoints", nargs=-1, type=click.Path(path_type=Path))
+@click.argument("checkpoints", nargs=-1, type=UserPath())
 @threshold_options
 @cache_options
 @click.option("--json", "json_path", default=None, help="Also write the comparison as JSON (- for stdout).")

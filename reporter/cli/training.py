@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from reporter.cli import cli, one_sentence
-from reporter.cli.options import checkpoint_option, recipe_options
+from reporter.cli.options import UserPath, checkpoint_option, recipe_options
 from reporter.model.recipe import Recipe
 
 
 @cli.command()
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Checkpoint directory to write.")
+@click.option("--out", type=UserPath(), required=True, help="Checkpoint directory to write.")
 @recipe_options
 @click.option("--force", is_flag=True, help="Replace a checkpoint already in --out (never any other folder).")
 def train(out: Path, recipe: Recipe, force: bool) -> None:

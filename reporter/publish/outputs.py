@@ -67,6 +67,20 @@ def holds_config(folder: Path) -> bool:
     return isinstance(config, dict) and {"model", "task"} <= set(config)
 
 
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: the longest name and path Linux file systems hold
+
+
+def path_problem(path: Path) -> str | None:
+    """Why the file system cannot hold ``path`` (a name or the whole path too long), or None."""
+    whole = len(os.fsencode(os.path.abspath(path)))
+    if whole >= PATH_MAX:
+        return f"is {whole} bytes long once made absolute; a path can be at most {PATH_MAX - 1}"
+    for part in Path(path).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            return f"has a name of {len(os.fsencode(part))} bytes; a file system holds names of at most {NAME_MAX}"
+    return None
+
+
 def forbidden(target: Path, inputs: Iterable[Path]) -> str | None:
     """Why ``target`` (resolved) must not be written, or None."""
     if target == Path(target.anchor):
@@ -243,6 +257,8 @@ def is_our_report(path: Path) -> bool:
 
 
 def check_report_path(path: Path, inputs: Iterable[Path] = ()) -> Path:
+    if problem := path_problem(path):
+        raise OutputError(f"{str(path)[:80]}… {problem}.")
     """``path`` made absolute, once it is known to be safe for a report: not an input, not inside one, and
     either new or a report modreport wrote."""
     resolved = Path(os.path.abspath(path))

@@ -48,7 +48,10 @@ def derived_config(folder: Path, settings: dict) -> Path:
     """A config ``folder``/mkdocs.yml holding ``settings`` (one JSON value a key; JSON is YAML), typically
     `INHERIT` of the shipped configuration and the folders to read and write."""
     path = folder / "mkdocs.yml"
-    path.write_text("".join(f"{key}: {json.dumps(value)}\n" for key, value in settings.items()))
+    # ensure_ascii=False: YAML reads a JSON \u escape of a character outside the BMP (an emoji in a folder
+    # name) as two lone surrogates, which mkdocs refuses
+    text = "".join(f"{key}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in settings.items())
+    path.write_text(text, encoding="utf-8")
     return path
 
 
