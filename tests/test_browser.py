@@ -95,16 +95,35 @@ def test_a_figure_opens_in_the_lightbox(site, open_page):
     assert problems == []
 
 
-def test_search_finds_a_page(site, open_page):
+def search(site, open_page, word: str):
+    """The search results for ``word`` on the site's overview page, once the index is ready, and the page's
+    problems."""
     engine, public = site
     page, problems = open_page(public / "index.html")
     if engine == "mkdocs":
-        page.fill("input.md-search__input", "methodology")
+        page.fill("input.md-search__input", word)
         results = page.locator(".md-search-result__item")
     else:  # Zensical's search opens in a dialog of its own
         page.click("button.md-search__button")
-        page.keyboard.type("methodology")
+        page.keyboard.type(word)
         results = page.get_by_role("listbox", name="Search results").get_by_role("option")
     results.first.wait_for(timeout=30000)  # the worker indexes every page first; a loaded machine is slow
+    return results, problems
+
+
+def test_search_finds_a_page(site, open_page):
+    results, problems = search(site, open_page, "methodology")
     assert results.count() > 0
+    assert problems == []
+
+
+def test_search_finds_a_word_next_to_a_bracket(site, open_page):
+    """On the Fourier page "Nanda" stands only as "(Nanda et al.": the page is found only when the index splits
+    words at brackets (lunr's default splits at spaces and hyphens alone)."""
+    text = (site[1] / "fourier.html").read_text()
+    assert "(Nanda" in text and " Nanda" not in text
+    results, problems = search(site, open_page, "Nanda")
+    results.page.wait_for_timeout(1000)  # every result is listed
+    pages = results.evaluate_all("els => els.map(e => (e.closest('a') || e.querySelector('a') || {}).href || '')")
+    assert any("fourier.html" in href for href in pages), pages
     assert problems == []
