@@ -34,6 +34,13 @@ def test_every_command_has_help(command):
     assert result.output.startswith(f"Usage: cli {command} [OPTIONS]")
 
 
+def test_help_gives_every_command_summary_whole():
+    result = invoke("--help")  # at 80 columns, the width of a terminal that reports none
+    summaries = result.output.split("Commands:")[1].strip().splitlines()
+    assert len(summaries) == len(cli.commands)
+    assert not [line for line in summaries if line.rstrip().endswith(("...", "…"))], summaries
+
+
 def test_modreport_alone_says_where_to_start():
     result = invoke()
     assert result.exit_code == 0

@@ -20,7 +20,7 @@ from reporter.cli.training import train_checkpoint
 from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 
 
-@cli.command()
+@cli.command(short_help="Measure and label every head; write report.json.")
 @analysis_options
 @click.option(
     "--json",
@@ -176,7 +176,7 @@ def across_runs(
     return comparison_json(compare(compared)), missing
 
 
-@cli.command()
+@cli.command(short_help="Compare runs: heads matched by what they do, findings counted.")
 @click.argument("checkpoints", nargs=-1, type=UserPath())
 @threshold_options
 @cache_options

@@ -64,7 +64,7 @@ def train_checkpoint(recipe: Recipe, directory: Path):
     return result
 
 
-@cli.command()
+@cli.command(short_help="Validate a checkpoint and print its accuracy on all inputs.")
 @checkpoint_option("Checkpoint directory to validate.")
 def check(checkpoint: Path) -> None:
     """Validate a checkpoint and print its shape, task and accuracy on all p² inputs."""
