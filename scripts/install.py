@@ -40,14 +40,29 @@ def pip_install(*arguments: str) -> int:
     return subprocess.call([sys.executable, "-m", "pip", "install", "-c", "constraints.txt", *arguments], cwd=ROOT)
 
 
+def installed_torch() -> str:
+    """Which torch pip installed, read back from its metadata: the version, and how many CUDA packages it needs."""
+    code = (
+        "from importlib.metadata import requires, version\n"
+        "print(version('torch'), sum(r.startswith('nvidia') for r in requires('torch') or []))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0:
+        return "torch is not installed."
+    found, cuda = result.stdout.split()
+    return f"torch {found} installed, " + (f"with {cuda} CUDA packages." if int(cuda) else "without CUDA packages.")
+
+
 def main(extras: list[str]) -> int:
     index = os.environ.get("MODREPORT_TORCH_INDEX", CPU_INDEX).rstrip("/")
     if sys.platform == "linux":  # elsewhere PyPI's torch is already the build without CUDA
         if not answers(index, ANSWER_SECONDS):
-            print(f"{index} did not answer; torch comes from PyPI (the CUDA build) instead.", file=sys.stderr)
+            print(f"{index} did not answer; torch comes from pip's other indexes instead.", file=sys.stderr)
         elif pip_install("--no-deps", "--index-url", index, "torch") != 0:
-            print(f"torch could not be installed from {index}; it comes from PyPI instead.", file=sys.stderr)
-    return pip_install("-e", f".[{','.join(extras)}]" if extras else ".")
+            print(f"torch could not be installed from {index}; it comes from pip's other indexes.", file=sys.stderr)
+    code = pip_install("-e", f".[{','.join(extras)}]" if extras else ".")
+    print(installed_torch(), file=sys.stderr)  # what pip chose, not what this script meant it to choose
+    return code
 
 
 if __name__ == "__main__":

@@ -57,10 +57,19 @@ def test_an_index_that_refuses_falls_back_at_once(install, monkeypatch, capsys):
     assert install.main([]) == 0
     assert time.monotonic() - start < 5
     assert install.calls == [("-e", ".")]
-    assert (
-        capsys.readouterr().err
-        == f"http://127.0.0.1:{port} did not answer; torch comes from PyPI (the CUDA build) instead.\n"
-    )
+    said = capsys.readouterr().err.splitlines()
+    assert said[0] == f"http://127.0.0.1:{port} did not answer; torch comes from pip's other indexes instead."
+    assert said[1].startswith("torch ") and said[1].endswith("CUDA packages.")
+
+
+def test_the_last_line_says_which_torch_pip_installed(install, capsys):
+    """Read back from pip's metadata, not assumed: here, the virtualenv the tests run in."""
+    from importlib.metadata import requires, version
+
+    install.main([])
+    cuda = sum(r.startswith("nvidia") for r in requires("torch") or [])
+    kind = f"with {cuda} CUDA packages." if cuda else "without CUDA packages."
+    assert capsys.readouterr().err.splitlines()[-1] == f"torch {version('torch')} installed, {kind}"
 
 
 def test_an_index_that_never_answers_costs_the_timeout_and_no_more(install, monkeypatch):
