@@ -111,6 +111,26 @@ def search(site, open_page, word: str):
     return results, problems
 
 
+def test_table_text_and_token_chips_are_at_least_14_px(site, open_page):
+    page, problems = open_page(site[1] / "index.html")
+    sizes = page.eval_on_selector_all(
+        "article table td, article table th, article table code",
+        "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))",
+    )
+    assert sizes and min(sizes) >= 14, sorted(set(sizes))
+    assert problems == []
+
+
+def test_a_lightbox_of_one_figure_shows_no_arrows(site, open_page):
+    page, problems = open_page(site[1] / "training.html")
+    assert page.eval_on_selector_all("article a.glightbox", "els => els.length") == 1
+    page.click("article a.glightbox img")
+    page.wait_for_selector(".gslide-image img", state="visible", timeout=5000)
+    shown = page.eval_on_selector_all(".gnext, .gprev", "els => els.filter(e => e.offsetParent !== null).length")
+    assert shown == 0
+    assert problems == []
+
+
 def test_search_finds_a_page(site, open_page):
     results, problems = search(site, open_page, "methodology")
     assert results.count() > 0
