@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from reporter.limits import batch_for
 from reporter.measure.capture import Capture
+from reporter.measure.fourier import folded
 from reporter.model.replay import Edit, HookedRun, Replay, replayable, score_scale
 
 CHECK_ROWS = 256  # inputs at each end of the grid on which every kind of intervention is also run through TL
@@ -177,8 +178,7 @@ def one_frequency_fit(grid: torch.Tensor) -> tuple[int, torch.Tensor]:
     g = grid.mean(0) - mean[0]  # [b, key]
     spectra = torch.fft.fft(f, dim=0), torch.fft.fft(g, dim=0)  # [frequency, key]
     power = sum(s.abs().pow(2).sum(-1) for s in spectra)  # [frequency]
-    folded = power[1 : p // 2 + 1] + power.flip(0)[: p // 2]  # k and p - k are one frequency
-    k = int(torch.argmax(folded)) + 1
+    k = int(torch.argmax(folded(power, p))) + 1  # k and p - k are one frequency
     keep = torch.zeros(p, 1, dtype=torch.bool)
     keep[k] = keep[p - k] = True
     f_k, g_k = (torch.fft.ifft(s * keep, dim=0).real for s in spectra)  # [x, key]
