@@ -18,7 +18,8 @@ from dataclasses import fields, replace
 
 import torch
 
-from reporter.interpret.stats import attention_over_all_inputs, compute_stats
+from reporter.interpret.stats import compute_stats
+from reporter.measure.capture import attention_over_all_inputs
 from reporter.model.recipe import Recipe
 from reporter.model.train import train
 

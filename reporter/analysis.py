@@ -87,6 +87,7 @@ def measure(model, task, key_share: float) -> Measurements:
     from reporter.measure.causal import Interventions, head_effects, rules, score_scale
     from reporter.measure.content import head_writes, position_contents
     from reporter.measure.fourier import logit_spectrum, spectrum
+    from reporter.model import keys
 
     clean = capture(model, task)
     interventions = Interventions(model, clean)
@@ -99,8 +100,8 @@ def measure(model, task, key_share: float) -> Measurements:
         effects=head_effects(interventions, rules(clean, score_scale(model.cfg))),
         checks=interventions.checks,
         logits=logit_spectrum(clean, key_share),
-        embedding=spectrum(state["embed.weight"][: task.modulus], task.modulus),
-        unembedding=spectrum(state["unembed.weight"], task.modulus),
+        embedding=spectrum(state[keys.EMBED][: task.modulus], task.modulus),
+        unembedding=spectrum(state[keys.weight(keys.UNEMBED)], task.modulus),
     )
 
 

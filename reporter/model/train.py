@@ -14,7 +14,9 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
-from reporter.interpret.stats import attention_from_equals, normalised_entropy
+from reporter.interpret.stats import normalised_entropy
+from reporter.measure.capture import attention_from_equals
+from reporter.model import keys
 from reporter.model.build import build_model
 from reporter.model.forward import EqualsForward, supports
 from reporter.model.recipe import Recipe, validate
@@ -99,7 +101,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
     torch.manual_seed(recipe.seed)
     model = build_model(config_model)
     with torch.no_grad():
-        model.state_dict()["unembed.weight"].mul_(recipe.unembed_scale)
+        model.state_dict()[keys.weight(keys.UNEMBED)].mul_(recipe.unembed_scale)
     model.train()
 
     tokens = all_inputs(task)  # [p², 4]
