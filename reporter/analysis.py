@@ -126,7 +126,7 @@ def measure_baseline(config: dict, task) -> Baseline:
         contents=position_contents(clean),
         writes=head_writes(model, clean),
         ablations=[
-            interventions.effect(mean_ablation(clean, layer, head, "z"))
+            interventions.effect(mean_ablation(clean, layer, head))
             for layer in range(n_layers)
             for head in range(n_heads)
         ],

@@ -1,11 +1,15 @@
-"""The bridge's names, spelled once: its state_dict keys (contract 2) and its hook points.
+"""The bridge's names, spelled once: its state_dict keys (contract 2), the hook points the engine edits, and
+the activations and norms modreport builds and replays. Nothing is imported here, so the CLI can read it.
 
 A state_dict key is a module prefix plus ``.weight`` or ``.bias``: ``blocks.1.attn.q.weight`` is the
 query projection of layer 1 (nn.Linear layout, [out, in]). The hook names are those TransformerLens'
-native bridge fires.
+native bridge fires (checked by tests/test_engine.py against a replay of the same edit).
 """
 
 from __future__ import annotations
+
+ACTIVATIONS = ("relu", "gelu", "gelu_new", "silu", "swish", "solu")  # the MLP's act_fn
+NORMALIZATIONS = ("LN", "RMS", "LNPre", "RMSPre", None)  # normalization_type
 
 EMBED = "embed.weight"  # [d_vocab, d_model]
 POS_EMBED = "pos_embed.weight"  # [n_ctx, d_model]
@@ -41,11 +45,14 @@ RESID_PRE = "hook_resid_pre"  # [batch, pos, d_model] the block's input
 PATTERN = "attn.hook_pattern"  # [batch, head, query, key] attention after the softmax
 Z = "attn.hook_z"  # [batch, pos, head, d_head] what each head reads, before W_O
 ATTN_OUT = "hook_attn_out"  # [batch, pos, d_model] the attention block's output, W_O · z + b_O
+# the residual after attention. The bridge's hook of that name is the second norm's input: replacing it changes
+# the MLP's input, not the residual that goes on (edits.ResidualEdit goes through ATTN_OUT instead)
+RESID_MID = "hook_resid_mid"
 MLP_OUT = "hook_mlp_out"  # [batch, pos, d_model] the MLP's output
 RESID_POST = "hook_resid_post"  # [batch, pos, d_model] the block's output
 Q, K, V = "attn.hook_q", "attn.hook_k", "attn.hook_v"  # [batch, pos, head, d_head]
 FINAL_IN = "ln_final.hook_in"  # [batch, pos, d_model] the final norm's input
-SITES = (RESID_PRE, PATTERN, Z, ATTN_OUT, MLP_OUT, RESID_POST)  # the order the forward reaches them
+SITES = (RESID_PRE, PATTERN, Z, ATTN_OUT, RESID_MID, MLP_OUT, RESID_POST)  # the order the forward reaches them
 
 
 def hook(layer: int, site: str) -> str:

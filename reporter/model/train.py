@@ -18,7 +18,7 @@ from reporter.interpret.stats import normalised_entropy
 from reporter.measure.capture import attention_from_equals
 from reporter.model import keys
 from reporter.model.build import build_model
-from reporter.model.forward import EqualsForward, supports
+from reporter.model.engine import Forward, replayable
 from reporter.model.recipe import Recipe, validate
 from reporter.model.task import EQUALS_POS, Task, all_inputs, answers, split_indices
 
@@ -70,9 +70,9 @@ def track_layers(model, tokens: torch.Tensor) -> list[dict]:
 
 def logits_at_equals(model, lean: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
     """tokens [batch, pos] -> logits at `=` [batch, p]: the lean forward where it covers the model (the same
-    logits, computed at `=` only; reporter/model/forward.py), else the bridge's own."""
-    if lean and supports(model):
-        return EqualsForward(model)
+    logits, computed at `=` only; reporter/model/engine.py), else the bridge's own."""
+    if lean and replayable(model.cfg):
+        return Forward(model)
     return lambda tokens: model(tokens)[:, EQUALS_POS, :]
 
 
@@ -167,7 +167,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
         "task": task.to_json(),
         "training": {
             "recipe": asdict(recipe),
-            **({"forward": "lean (reporter/model/forward.py)"} if isinstance(forward, EqualsForward) else {}),
+            **({"forward": "lean (reporter/model/engine.py)"} if isinstance(forward, Forward) else {}),
             "seed": recipe.seed,
             "split": {
                 "train_fraction": recipe.train_fraction,
