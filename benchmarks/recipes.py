@@ -18,7 +18,8 @@ from dataclasses import fields, replace
 
 import torch
 
-from reporter.interpret.stats import attention_over_all_inputs, compute_stats
+from reporter.interpret.stats import compute_stats
+from reporter.measure.capture import attention_over_all_inputs
 from reporter.model.recipe import Recipe
 from reporter.model.train import train
 
@@ -92,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--setting", action="append", default=[], help="JSON object of Recipe overrides")
-    parser.add_argument("--lean", action="store_true", help="train through the lean forward (model/forward.py)")
+    parser.add_argument("--lean", action="store_true", help="train through the lean forward (model/engine.py)")
     parser.add_argument("--give-up", type=int, default=0, help="stop a run not at 100%% held-out by this epoch")
     parser.add_argument("--threads", type=int, default=2, help="torch threads (results do not depend on it)")
     args = parser.parse_args()

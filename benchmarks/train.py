@@ -21,7 +21,8 @@ from pathlib import Path
 
 import torch
 
-from reporter.interpret.stats import attention_over_all_inputs, compute_stats
+from reporter.interpret.stats import compute_stats
+from reporter.measure.capture import attention_over_all_inputs
 from reporter.model.build import weights_bytes
 from reporter.model.recipe import Recipe
 from reporter.model.train import train

@@ -87,6 +87,7 @@ def measure(model, task, key_share: float) -> Measurements:
     from reporter.measure.causal import Interventions, head_effects, rules, score_scale
     from reporter.measure.content import head_writes, position_contents
     from reporter.measure.fourier import logit_spectrum, spectrum
+    from reporter.model import keys
 
     clean = capture(model, task)
     interventions = Interventions(model, clean)
@@ -99,8 +100,8 @@ def measure(model, task, key_share: float) -> Measurements:
         effects=head_effects(interventions, rules(clean, score_scale(model.cfg))),
         checks=interventions.checks,
         logits=logit_spectrum(clean, key_share),
-        embedding=spectrum(state["embed.weight"][: task.modulus], task.modulus),
-        unembedding=spectrum(state["unembed.weight"], task.modulus),
+        embedding=spectrum(state[keys.EMBED][: task.modulus], task.modulus),
+        unembedding=spectrum(state[keys.weight(keys.UNEMBED)], task.modulus),
     )
 
 
@@ -125,7 +126,7 @@ def measure_baseline(config: dict, task) -> Baseline:
         contents=position_contents(clean),
         writes=head_writes(model, clean),
         ablations=[
-            interventions.effect(mean_ablation(clean, layer, head, "z"))
+            interventions.effect(mean_ablation(clean, layer, head))
             for layer in range(n_layers)
             for head in range(n_heads)
         ],

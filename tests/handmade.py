@@ -23,8 +23,9 @@ import torch
 
 from reporter.interpret.findings import Finding
 from reporter.interpret.labels import Label, LayerTrend, label_heads, layer_trends
-from reporter.interpret.stats import Stats, attention_over_all_inputs, compute_stats
+from reporter.interpret.stats import Stats, compute_stats
 from reporter.interpret.thresholds import Thresholds
+from reporter.measure.capture import attention_over_all_inputs
 from reporter.model.build import build_model, model_config
 from reporter.model.checkpoint import save_checkpoint
 from reporter.model.task import Task

@@ -7,7 +7,8 @@ import torch
 
 from reporter.measure.capture import capture
 from reporter.measure.causal import Interventions, donors, mean_ablation
-from reporter.model.replay import Edit, replayable
+from reporter.model.edits import HeadOutput, HeadPattern
+from reporter.model.engine import replayable
 from tests.handmade import analysed, handmade_model
 
 P = 11
@@ -20,7 +21,7 @@ def test_no_op_patch_changes_nothing_and_the_replay_matches_the_hooks():
     assert checks.replay and replayable(model.cfg)
     assert checks.noop_delta_loss < 1e-12 and checks.hooks_max_difference < 1e-9
     assert checks.pattern_max_difference < 1e-9
-    own = Edit(1, 1, "z", lambda rows, z: z)
+    own = HeadOutput(1, 1, lambda rows, z: z)
     assert abs(interventions.effect(own).delta_loss) < 1e-12
 
 
@@ -38,18 +39,18 @@ def test_every_kind_of_intervention_matches_run_with_hooks_on_all_inputs():
     interventions = Interventions(model, clean)
     donor = donors(P, "a")
     edits = [
-        mean_ablation(clean, 0, 0, "z"),
-        mean_ablation(clean, 0, 1, "z_all"),
-        Edit(1, 0, "z", lambda rows, z: clean.z[donor[rows], 1, 0]),
-        Edit(1, 0, "pattern", lambda rows, w: torch.full_like(w, 0.25)),
+        mean_ablation(clean, 0, 0),
+        mean_ablation(clean, 0, 1, everywhere=True),
+        HeadOutput(1, 0, lambda rows, z: clean.z[donor[rows], 1, 0]),
+        HeadPattern(1, 0, lambda rows, w: torch.full_like(w, 0.25)),
     ]
     everything = slice(0, task.n_inputs)
     for edit in edits:
-        replayed, _ = interventions.losses(edit)
+        replayed, _ = interventions.losses((edit,))
         hooked = torch.nn.functional.cross_entropy(
-            interventions.hooked(everything, edit), clean.targets, reduction="none"
+            interventions.hooked.logits(everything, (edit,)), clean.targets, reduction="none"
         )
-        assert (replayed - hooked).abs().max() < 1e-9, edit.what
+        assert (replayed - hooked).abs().max() < 1e-9, type(edit).__name__
 
 
 def test_donors_change_only_the_named_operand():

@@ -7,19 +7,19 @@ import torch
 
 from reporter.model.build import build_model, model_config
 from reporter.model.checkpoint import load_checkpoint
-from reporter.model.forward import EqualsForward, supports
+from reporter.model.engine import Forward, replayable
 from reporter.model.task import EQUALS_POS, Task, all_inputs
 from reporter.resources import DEFAULT_CHECKPOINT
 
 
 def largest_difference(model, tokens) -> float:
     with torch.no_grad():
-        return float((model(tokens)[:, EQUALS_POS] - EqualsForward(model)(tokens)).abs().max())
+        return float((model(tokens)[:, EQUALS_POS] - Forward(model)(tokens)).abs().max())
 
 
 def test_the_shipped_model_gives_the_same_logits_on_all_inputs():
     loaded = load_checkpoint(DEFAULT_CHECKPOINT)
-    assert supports(loaded.model)
+    assert replayable(loaded.model.cfg)
     assert largest_difference(loaded.model, all_inputs(loaded.task)) < 1e-5
 
 
@@ -39,7 +39,7 @@ def test_every_norm_and_activation_it_claims_gives_the_same_logits(norm, act):
 def test_gradients_reach_the_bridges_own_parameters():
     task = Task(7)
     model = build_model(model_config(task, n_layers=2, n_heads=2, d_model=8, d_mlp=16))
-    EqualsForward(model)(all_inputs(task)).sum().backward()
+    Forward(model)(all_inputs(task)).sum().backward()
     reached = [name for name, p in model.state_dict(keep_vars=True).items() if p.requires_grad and p.grad is not None]
     trainable = [name for name, p in model.state_dict(keep_vars=True).items() if p.requires_grad]
     assert reached == trainable

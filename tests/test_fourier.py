@@ -66,3 +66,17 @@ def test_the_one_frequency_fit_keeps_only_that_frequency():
     assert torch.allclose(fit[..., 0], expected, atol=1e-9) and torch.allclose(
         fit[..., 1], torch.zeros(p, p, dtype=torch.float64)
     )
+
+
+def test_the_nyquist_frequency_of_an_even_modulus_is_counted_once():
+    from reporter.measure.causal import one_frequency_fit
+
+    p = 8
+    x = torch.arange(p, dtype=torch.float64)
+    # power: (1.7 p / 2)² at k = 1 and at p - 1 (folded: 1.445 p²); p² at k = p/2 = 4, its own mirror
+    f = 1.7 * torch.cos(2 * math.pi * x / p) + torch.cos(math.pi * x)  # [a]
+    grid = torch.stack([f[:, None] + torch.zeros(p), torch.zeros(p, p, dtype=torch.float64)], -1)  # [a, b, key]
+    k, _ = one_frequency_fit(grid)
+    assert k == 1  # counting p/2 twice would give it 2 p² and pick it
+    shares = spectrum(f[:, None], p).shares  # [frequency - 1]
+    assert shares[3] == pytest.approx(1 / 2.445) and shares[0] == pytest.approx(1.445 / 2.445)

@@ -9,13 +9,13 @@ import pytest
 
 from reporter.interpret.stats import (
     PairError,
-    attention_over_all_inputs,
     bimodality_coefficient,
     compute_stats,
     default_pairs,
     parse_pairs,
     r_squared,
 )
+from reporter.measure.capture import attention_over_all_inputs
 from reporter.model.task import Task
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 import click
 
 from reporter.interpret.thresholds import Thresholds, parse_setting
+from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
 from reporter.model.recipe import MAX_SEED, Recipe
 from reporter.publish.site import ENGINES
 from reporter.resources import DEFAULT_CHECKPOINT, TEMPLATES
 
 RECIPE = Recipe()
-NORMS = {"none": None, "ln": "LN", "rms": "RMS", "lnpre": "LNPre", "rmspre": "RMSPre"}
-ACTIVATIONS = ("relu", "gelu", "gelu_new", "silu", "swish", "solu")
+NORMS = {str(kind).lower(): kind for kind in sorted(NORMALIZATIONS, key=lambda kind: kind is not None)}  # None first
 MAX_THRESHOLDS_FILE = 2**20  # a file of threshold overrides is a few hundred bytes
 
 # option, Recipe field, help
@@ -83,7 +83,7 @@ def recipe_options(command):
         show_default=True,
         help="MLP activation.",
     )(wrapped)
-    choices = click.Choice(["None", "LN", "RMS", "LNPre", "RMSPre"], case_sensitive=False)
+    choices = click.Choice([str(kind) for kind in NORMS.values()], case_sensitive=False)
     return click.option(
         "--norm", "norm", type=choices, default=str(RECIPE.normalization_type), show_default=True, help="Normalisation."
     )(wrapped)

@@ -1,9 +1,9 @@
 """Attention statistics from the `=` position, over all p² inputs and on chosen pairs.
 
-One batched forward pass over every input collects, for each head, the weights
-from `=` to the four positions and the model's answer. Everything else here is
-arithmetic on that one array. Statistics are computed once; labels and findings
-only read them. Nothing is rounded here: report.json and the pages round.
+Numbers only: the attention from `=` to the four positions and the model's answers come from the
+one hook pass of measure/capture.py (`Attention`), and everything here is arithmetic on that array.
+Statistics are computed once; labels and findings only read them. Nothing is rounded here:
+report.json and the pages round.
 """
 
 from __future__ import annotations
@@ -15,24 +15,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from reporter.limits import batch_for
-from reporter.model.task import (
-    EQUALS_POS,
-    POSITION_KEYS,
-    Task,
-    all_pairs,
-    answers,
-    head_name,
-    split_indices,
-    tokens_for,
-)
+from reporter.measure.capture import Attention
+from reporter.model.task import POSITION_KEYS, Task, all_pairs, head_name, split_indices
 
 A, PLUS, B, EQUALS = range(4)  # key positions
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
-
-
-class NonFiniteLogits(ValueError):
-    """The model's logits are not finite on some input: nothing can be measured."""
 
 
 class PairError(ValueError):
@@ -80,69 +67,10 @@ def default_pairs(modulus: int) -> list[tuple[int, int]]:
     return pairs
 
 
-def attention_from_equals(model, tokens: torch.Tensor, keep_resid: bool = False):
-    """One forward pass: attention from `=` [batch, layer, head, key], the logits at `=` [batch, d_vocab_out],
-    and (with ``keep_resid``) the `=` residual after each layer [batch, layer, d_model]."""
-    n_layers = model.cfg.n_layers
-    patterns: list[torch.Tensor] = [None] * n_layers
-    resid: list[torch.Tensor] = [None] * n_layers
-
-    def keep(store: list, layer: int, select):
-        def hook(activation: torch.Tensor, hook) -> None:
-            store[layer] = select(activation)
-
-        return hook
-
-    hooks = [
-        (f"blocks.{layer}.attn.hook_pattern", keep(patterns, layer, lambda x: x[:, :, EQUALS_POS, :]))
-        for layer in range(n_layers)
-    ]  # pattern: [batch, head, query, key]
-    if keep_resid:
-        hooks += [
-            (f"blocks.{layer}.hook_resid_post", keep(resid, layer, lambda x: x[:, EQUALS_POS, :]))
-            for layer in range(n_layers)
-        ]  # resid: [batch, pos, d_model]
-    logits = model.run_with_hooks(tokens, fwd_hooks=hooks)[:, EQUALS_POS, :]
-    return torch.stack(patterns, dim=1), (torch.stack(resid, dim=1) if keep_resid else None), logits
-
-
 def normalised_entropy(weights: np.ndarray | torch.Tensor):
     """Entropy over the last axis (the key positions) divided by log(n_keys): 0 = one position, 1 = uniform."""
     log = np.log(np.maximum(weights, 1e-12)) if isinstance(weights, np.ndarray) else weights.clamp_min(1e-12).log()
     return -(weights * log).sum(-1) / math.log(weights.shape[-1])
-
-
-@dataclass(frozen=True)
-class Attention:
-    """Attention from `=` on every input, and the model's answers."""
-
-    task: Task
-    weights: np.ndarray  # [input, layer, head, key] float64, input index a * p + b
-    correct: np.ndarray  # [input] bool, argmax logit at `=` equals (a + b) mod p
-
-    @property
-    def n_layers(self) -> int:
-        return self.weights.shape[1]
-
-    @property
-    def n_heads(self) -> int:
-        return self.weights.shape[2]
-
-
-def attention_over_all_inputs(model, task: Task) -> Attention:
-    """Run the model once over all p² inputs, keeping only attention from `=` and correctness."""
-    weights = np.empty((task.n_inputs, model.cfg.n_layers, model.cfg.n_heads, 4), dtype=np.float64)
-    correct = np.empty(task.n_inputs, dtype=bool)
-    batch = batch_for(model.cfg.d_model, model.cfg.d_mlp or 0, model.cfg.d_vocab_out)
-    with torch.inference_mode():
-        for start in range(0, task.n_inputs, batch):
-            tokens = tokens_for(task, *all_pairs(task, start, start + batch))  # [batch, 4]
-            pattern, _, logits = attention_from_equals(model, tokens)
-            if not bool(torch.isfinite(logits).all()):
-                raise NonFiniteLogits("the weights give NaN or infinite logits on some inputs.")
-            weights[start : start + len(tokens)] = pattern.double().numpy()
-            correct[start : start + len(tokens)] = (logits.argmax(-1) == answers(task, tokens)).numpy()
-    return Attention(task=task, weights=weights, correct=correct)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """One pass of the model over all p² inputs through TransformerLens hooks, keeping what the stages read.
 
-stats reads the attention from `=`; content reads each layer's input at every position and each
-head's output at `=`; causal re-runs the model from any layer with one head changed, reusing the
-clean activations kept here. Everything is float64 (the model runs in float64 for the analysis).
+`hooked_pass` is the one hook-driven forward. `capture` keeps what the measuring stages read: content
+reads each layer's input at every position and each head's output at `=`; causal re-runs the model
+from any layer with edits (model/engine.py), reusing the clean activations kept here; everything is
+float64 (the model runs in float64 for the analysis). `attention_over_all_inputs` keeps only the
+attention from `=` and the answers (what stats reads), `attention_from_equals` one batch of it (what
+training tracks).
 """
 
 from __future__ import annotations
@@ -14,11 +17,8 @@ import torch
 import torch.nn.functional as F
 
 from reporter.limits import batch_for
+from reporter.model import keys
 from reporter.model.task import EQUALS_POS, Task, all_pairs, answers, tokens_for
-
-
-class NonFiniteLogits(ValueError):
-    """The model's logits are not finite on some input: nothing can be measured."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,8 @@ class Capture:
     queries: torch.Tensor  # [input, layer, head, d_head] hook_q at `=`
     z: torch.Tensor  # [input, layer, head, d_head] hook_z at `=`: what each head's attention reads
     z_mean: torch.Tensor  # [layer, pos, head, d_head] hook_z at every position, averaged over all inputs
+    attn_out_mean: torch.Tensor  # [layer, pos, d_model] hook_attn_out, averaged over all inputs
+    mlp_out_mean: torch.Tensor  # [layer, pos, d_model] hook_mlp_out, averaged over all inputs (0: no MLPs)
     pattern: torch.Tensor  # [input, layer, head, key] hook_pattern from `=`
     logits: torch.Tensor  # [input, d_vocab_out] at `=`
     targets: torch.Tensor  # [input] the right answer (a + b) mod p
@@ -53,68 +55,134 @@ class Capture:
         return self.pattern.numpy()
 
 
-HOOKS = {  # hook name suffix -> what is kept of it
-    "hook_resid_pre": lambda x: x,  # [batch, pos, d_model]
-    "attn.hook_k": lambda x: x,  # [batch, pos, head, d_head]
-    "attn.hook_v": lambda x: x,
-    "attn.hook_q": lambda x: x[:, EQUALS_POS],  # [batch, head, d_head]
-    "attn.hook_z": lambda x: x[:, EQUALS_POS],
-    "attn.hook_pattern": lambda x: x[:, :, EQUALS_POS, :],  # [batch, head, query, key] -> [batch, head, key]
+class NonFiniteLogits(ValueError):
+    """The model's logits are not finite on some input: nothing can be measured."""
+
+
+@dataclass(frozen=True)
+class Attention:
+    """Attention from `=` on every input, and the model's answers."""
+
+    task: Task
+    weights: np.ndarray  # [input, layer, head, key] float64, input index a * p + b
+    correct: np.ndarray  # [input] bool, argmax logit at `=` equals (a + b) mod p
+
+    @property
+    def n_layers(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def n_heads(self) -> int:
+        return self.weights.shape[2]
+
+
+def hooked_pass(model, tokens: torch.Tensor, names: list[str]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """One forward of ``tokens`` [batch, pos] through TransformerLens hooks: each named hook's activation as
+    it saw it, and the logits at `=` [batch, d_vocab_out]."""
+    seen: dict[str, torch.Tensor] = {}
+
+    def keep(name: str):  # by the name asked for: hook.name is the bridge's own, not its alias
+        def hook(activation: torch.Tensor, hook) -> None:
+            seen[name] = activation.detach().clone()
+
+        return hook
+
+    logits = model.run_with_hooks(tokens, fwd_hooks=[(name, keep(name)) for name in names])[:, EQUALS_POS, :]
+    return seen, logits
+
+
+def batches(model, task: Task, names: list[str]):
+    """(tokens [batch, 4], activations, logits at `=`) of each batch of all p² inputs, in order, through
+    ``hooked_pass``; logits that are not finite are refused."""
+    cfg = model.cfg
+    batch = batch_for(cfg.d_model, cfg.d_mlp or 0, cfg.d_vocab_out)
+    with torch.inference_mode():
+        for start in range(0, task.n_inputs, batch):
+            tokens = tokens_for(task, *all_pairs(task, start, start + batch))  # [batch, 4]
+            seen, logits = hooked_pass(model, tokens, names)
+            if not bool(torch.isfinite(logits).all()):
+                raise NonFiniteLogits("the weights give NaN or infinite logits on some inputs.")
+            yield tokens, seen, logits
+
+
+def attention_from_equals(model, tokens: torch.Tensor, keep_resid: bool = False):
+    """One forward pass: attention from `=` [batch, layer, head, key], the logits at `=` [batch, d_vocab_out],
+    and (with ``keep_resid``) the `=` residual after each layer [batch, layer, d_model]."""
+    layers = range(model.cfg.n_layers)
+    names = [keys.hook(layer, keys.PATTERN) for layer in layers]
+    names += [keys.hook(layer, keys.RESID_POST) for layer in layers] if keep_resid else []
+    seen, logits = hooked_pass(model, tokens, names)
+    pattern = torch.stack([seen[keys.hook(l, keys.PATTERN)][:, :, EQUALS_POS, :] for l in layers], dim=1)
+    if not keep_resid:
+        return pattern, None, logits
+    return pattern, torch.stack([seen[keys.hook(l, keys.RESID_POST)][:, EQUALS_POS, :] for l in layers], dim=1), logits
+
+
+def attention_over_all_inputs(model, task: Task) -> Attention:
+    """Run the model once over all p² inputs, keeping only attention from `=` and correctness."""
+    weights = np.empty((task.n_inputs, model.cfg.n_layers, model.cfg.n_heads, 4), dtype=np.float64)
+    correct = np.empty(task.n_inputs, dtype=bool)
+    names = [keys.hook(layer, keys.PATTERN) for layer in range(model.cfg.n_layers)]
+    start = 0
+    for tokens, seen, logits in batches(model, task, names):
+        pattern = torch.stack([seen[name][:, :, EQUALS_POS, :] for name in names], dim=1)  # [batch, layer, head, key]
+        weights[start : start + len(tokens)] = pattern.double().numpy()
+        correct[start : start + len(tokens)] = (logits.argmax(-1) == answers(task, tokens)).numpy()
+        start += len(tokens)
+    return Attention(task=task, weights=weights, correct=correct)
+
+
+KEPT = {  # hook site -> what the capture keeps of it, per layer
+    keys.RESID_PRE: lambda x: x,  # [batch, pos, d_model]
+    keys.K: lambda x: x,  # [batch, pos, head, d_head]
+    keys.V: lambda x: x,
+    keys.Q: lambda x: x[:, EQUALS_POS],  # [batch, head, d_head]
+    keys.Z: lambda x: x[:, EQUALS_POS],
+    keys.PATTERN: lambda x: x[:, :, EQUALS_POS, :],  # [batch, head, query, key] -> [batch, head, key]
 }
+SUMMED = (keys.Z, keys.ATTN_OUT, keys.MLP_OUT)  # hook sites whose mean over all inputs the capture keeps
 
 
 def capture(model, task: Task) -> Capture:
     """Run the model over every input once (in batches), through TransformerLens hooks."""
     cfg = model.cfg
-    n, n_layers = task.n_inputs, cfg.n_layers
-    kept: dict[str, list[torch.Tensor]] = {}
-    final: list[torch.Tensor] = []
+    layers = range(cfg.n_layers)
+    summed = [site for site in SUMMED if not (cfg.attn_only and site == keys.MLP_OUT)]
+    sites = list(dict.fromkeys([*KEPT, *summed]))
+    names = [keys.hook(layer, site) for layer in layers for site in sites] + [keys.FINAL_IN]
+    kept: dict = {}  # (layer, site) or FINAL_IN -> [batch activations]
+    sums = {  # site -> the sum over inputs at every position, per layer
+        keys.Z: torch.zeros(cfg.n_layers, 4, cfg.n_heads, cfg.d_head, dtype=torch.float64),
+        keys.ATTN_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64),
+        keys.MLP_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64),
+    }
     logits: list[torch.Tensor] = []
+    for _, seen, out in batches(model, task, names):
+        for layer in layers:
+            for site, select in KEPT.items():
+                kept.setdefault((layer, site), []).append(select(seen[keys.hook(layer, site)]).clone())
+            for site in summed:
+                sums[site][layer] += seen[keys.hook(layer, site)].double().sum(0)
+        kept.setdefault(keys.FINAL_IN, []).append(seen[keys.FINAL_IN])
+        logits.append(out)
 
-    def keep(name: str, select):
-        def hook(activation: torch.Tensor, hook) -> None:
-            kept.setdefault(name, []).append(select(activation).detach().clone())
+    def stacked(site: str) -> torch.Tensor:  # layers stacked on dim 1
+        return torch.stack([torch.cat(kept[(layer, site)]) for layer in layers], dim=1)
 
-        return hook
-
-    z_sum = torch.zeros(n_layers, 4, cfg.n_heads, cfg.d_head, dtype=torch.float64)
-
-    def add_z(layer: int):
-        def hook(z: torch.Tensor, hook) -> None:  # [batch, pos, head, d_head]
-            z_sum[layer] += z.double().sum(0)
-
-        return hook
-
-    hooks = [
-        (f"blocks.{layer}.{suffix}", keep(f"{layer}.{suffix}", select))
-        for layer in range(n_layers)
-        for suffix, select in HOOKS.items()
-    ]
-    hooks += [(f"blocks.{layer}.attn.hook_z", add_z(layer)) for layer in range(n_layers)]
-    hooks.append(("ln_final.hook_in", lambda x, hook: final.append(x.detach().clone())))
-    batch = batch_for(cfg.d_model, cfg.d_mlp or 0, cfg.d_vocab_out)
-    with torch.inference_mode():
-        for start in range(0, n, batch):
-            tokens = tokens_for(task, *all_pairs(task, start, start + batch))  # [batch, 4]
-            out = model.run_with_hooks(tokens, fwd_hooks=hooks)[:, EQUALS_POS, :]  # [batch, d_vocab_out]
-            if not bool(torch.isfinite(out).all()):
-                raise NonFiniteLogits("the weights give NaN or infinite logits on some inputs.")
-            logits.append(out)
-
-    def stacked(suffix: str) -> torch.Tensor:  # layers stacked on dim 1
-        return torch.stack([torch.cat(kept[f"{layer}.{suffix}"]) for layer in range(n_layers)], dim=1)
-
+    n = task.n_inputs
     tokens = tokens_for(task, *all_pairs(task))
     return Capture(
         task=task,
-        resid_pre=stacked("hook_resid_pre"),
-        resid_final=torch.cat(final),
-        keys=stacked("attn.hook_k"),
-        values=stacked("attn.hook_v"),
-        queries=stacked("attn.hook_q"),
-        z=stacked("attn.hook_z"),
-        z_mean=z_sum / n,
-        pattern=stacked("attn.hook_pattern"),
+        resid_pre=stacked(keys.RESID_PRE),
+        resid_final=torch.cat(kept[keys.FINAL_IN]),
+        keys=stacked(keys.K),
+        values=stacked(keys.V),
+        queries=stacked(keys.Q),
+        z=stacked(keys.Z),
+        z_mean=sums[keys.Z] / n,
+        attn_out_mean=sums[keys.ATTN_OUT] / n,
+        mlp_out_mean=sums[keys.MLP_OUT] / n,
+        pattern=stacked(keys.PATTERN),
         logits=torch.cat(logits),
         targets=answers(task, tokens),
     )

@@ -1,25 +1,28 @@
 """What breaks without each head: interventions on all p² inputs, measured as Δloss in nats at `=`.
 
-Every intervention changes one head's activation at one TransformerLens hook point (`hook_z` or
-`hook_pattern`) and runs the rest of the model. An intervention at `=` changes nothing at the other
-positions (`=` is the last one), so their keys and values are reused from the clean pass, and only
-the `=` column is recomputed from the head's layer on (`Replay`). Each run checks that this replay
-agrees with TransformerLens itself: replaying without an intervention gives the clean logits, and a
-sample of interventions run through `run_with_hooks` gives the same losses. A model the replay does
-not cover (rotary positions, gated MLPs, soft caps, ...) runs every intervention through
-`run_with_hooks` instead: slower, the same numbers.
+Every intervention is a typed edit (model/edits.py: a head's z or pattern here) made at its
+TransformerLens hook point while the rest of the model runs (model/engine.py). An intervention at `=`
+changes nothing at the other positions (`=` is the last one), so their keys and values are reused
+from the clean pass, and only the `=` column is recomputed from the head's layer on (`Replay`).
+Each run checks that this replay agrees with TransformerLens itself: replaying without an
+intervention gives the clean logits, and a sample of every kind of edit run through `run_with_hooks`
+gives the same losses. A model the replay does not cover (rotary positions, gated MLPs, soft caps,
+...) runs every intervention through `run_with_hooks` instead: slower, the same numbers.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
 from reporter.limits import batch_for
 from reporter.measure.capture import Capture
-from reporter.model.replay import Edit, HookedRun, Replay, replayable, score_scale
+from reporter.measure.fourier import folded
+from reporter.model.edits import BlockOutput, Edit, HeadOutput, HeadPattern, ResidualEdit
+from reporter.model.engine import HookedRun, Replay, replayable, score_scale
 
 CHECK_ROWS = 256  # inputs at each end of the grid on which every kind of intervention is also run through TL
 TOLERANCE = 1e-8  # nats (float64): how far the replay may differ from TransformerLens
@@ -45,80 +48,82 @@ class Checks:
 
 
 class Interventions:
-    """Runs edits over all inputs and turns logits into effects."""
+    """Runs edits over all inputs, through the replay where it reproduces TransformerLens (else through the
+    hooks), and turns logits into effects."""
 
     def __init__(self, model, capture: Capture):
         self.capture = capture
         self.clean_loss = capture.loss  # [input]
-        self.hooked = HookedRun(model, capture)
+        self.hooked = HookedRun(model, capture.task)
         self.chunk = 4 * batch_for(model.cfg.d_model, model.cfg.d_mlp or 0, model.cfg.d_vocab_out)
+        self.attn_only = bool(model.cfg.attn_only)
         self.replay = Replay(model, capture) if replayable(model.cfg) else None
         self.checks = self.check() if self.replay else Checks(False, 0.0, 0.0, pattern_difference(model, capture))
         if self.replay and (self.checks.noop_delta_loss > TOLERANCE or self.checks.hooks_max_difference > TOLERANCE):
             self.replay = None  # it does not reproduce this model: every intervention goes through the hooks
-            self.checks = Checks(
-                False,
-                self.checks.noop_delta_loss,
-                self.checks.hooks_max_difference,
-                self.checks.pattern_max_difference,
-                self.checks.checked_inputs,
-            )
+            self.checks = replace(self.checks, replay=False)
 
-    def logits(self, rows: torch.Tensor, edit: Edit | None) -> torch.Tensor:
-        if self.replay is None:
-            return self.hooked(rows, edit)
-        if edit is not None and edit.what == "z_all":
-            return self.replay.everywhere(rows, edit)
-        return self.replay.column(rows, edit, edit.layer if edit else 0)
-
-    def losses(self, edit: Edit | None, rows: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-input loss and correctness [rows] after ``edit``, computed in chunks of consecutive rows."""
+    def losses(self, edits: Sequence[Edit], rows: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-input loss and correctness [rows] after ``edits``, computed in chunks of consecutive rows."""
         rows = rows or slice(0, self.capture.task.n_inputs)
+        engine = self.replay or self.hooked
         losses, correct = [], []
         with torch.inference_mode():
             for start in range(rows.start, rows.stop, self.chunk):
                 chunk = slice(start, min(start + self.chunk, rows.stop))
-                logits = self.logits(chunk, edit)
+                logits = engine.logits(chunk, edits)
                 target = self.capture.targets[chunk]
                 losses.append(F.cross_entropy(logits, target, reduction="none"))
                 correct.append(logits.argmax(-1) == target)
         return torch.cat(losses), torch.cat(correct)
 
-    def effect(self, edit: Edit) -> Effect:
-        loss, correct = self.losses(edit)
+    def effect(self, *edits: Edit) -> Effect:
+        """What ``edits``, made together, do over all inputs."""
+        loss, correct = self.losses(edits)
         return Effect(float(loss.mean() - self.clean_loss.mean()), float(correct.double().mean()))
 
     def check(self) -> Checks:
-        """Replay against the clean pass and against run_with_hooks on a sample of inputs."""
+        """Replay against the clean pass and against run_with_hooks on a sample of inputs, for every kind of
+        edit in every layer."""
         c = self.capture
         noop = 0.0
         for layer in range(c.resid_pre.shape[1]):
-            loss, _ = self.losses(None) if layer == 0 else self.losses(Edit(layer, 0, "z", lambda rows, z: z))
+            loss, _ = self.losses(() if layer == 0 else (HeadOutput(layer, 0, lambda rows, z: z),))
             noop = max(noop, float((loss - self.clean_loss).abs().max()))
         n = c.task.n_inputs
         samples = [slice(0, min(CHECK_ROWS, n)), slice(max(0, n - CHECK_ROWS), n)]
         worst = 0.0
         for layer in range(c.resid_pre.shape[1]):
             for edit in (
-                mean_ablation(c, layer, 0, "z"),
-                mean_ablation(c, layer, 0, "z_all"),
-                Edit(layer, 0, "pattern", lambda rows, w: torch.full_like(w, 0.25)),
+                mean_ablation(c, layer, 0),
+                mean_ablation(c, layer, 0, everywhere=True),
+                HeadPattern(layer, 0, lambda rows, w: torch.full_like(w, 0.25)),
+                *(block_mean_ablation(c, layer, block) for block in ("attn", "mlp")[: 1 if self.attn_only else 2]),
+                ResidualEdit(f"attn{layer}", lambda rows, x: 0.5 * x),
             ):
                 for sample in samples:
-                    replayed, _ = self.losses(edit, sample)
-                    hooked = F.cross_entropy(self.hooked(sample, edit), c.targets[sample], reduction="none")
+                    replayed, _ = self.losses((edit,), sample)
+                    hooked = F.cross_entropy(self.hooked.logits(sample, (edit,)), c.targets[sample], reduction="none")
                     worst = max(worst, float((replayed - hooked).abs().max()))
         checked = len(set(range(n)[samples[0]]) | set(range(n)[samples[1]]))
         return Checks(True, noop, worst, pattern_difference(None, c, self.replay), checked)
 
 
-def mean_ablation(capture: Capture, layer: int, head: int, what: str) -> Edit:
-    """The head's z replaced by its mean over all inputs: at `=` ("z") or at every position ("z_all")."""
-    if what == "z":
+def mean_ablation(capture: Capture, layer: int, head: int, everywhere: bool = False) -> HeadOutput:
+    """The head's z replaced by its mean over all inputs: at `=`, or at every position (its mean there)."""
+    if not everywhere:
         mean = capture.z[:, layer, head].mean(0)  # [d_head]
-        return Edit(layer, head, "z", lambda rows, z: mean.expand_as(z))
+        return HeadOutput(layer, head, lambda rows, z: mean.expand_as(z))
     means = capture.z_mean[layer, :, head]  # [pos, d_head]
-    return Edit(layer, head, "z_all", lambda rows, z: means.expand_as(z))
+    return HeadOutput(layer, head, lambda rows, z: means.expand_as(z), everywhere=True)
+
+
+def block_mean_ablation(capture: Capture, layer: int, block: str, everywhere: bool = False) -> BlockOutput:
+    """An attention block's ("attn") or an MLP's ("mlp") output replaced by its mean over all inputs, at `=` or
+    at every position."""
+    means = (capture.attn_out_mean if block == "attn" else capture.mlp_out_mean)[layer]  # [pos, d_model]
+    mean = means if everywhere else means[-1]
+    return BlockOutput(layer, block, lambda rows, out: mean.expand_as(out), everywhere)
 
 
 def attention_scores(capture: Capture, scale: float) -> torch.Tensor:
@@ -177,8 +182,7 @@ def one_frequency_fit(grid: torch.Tensor) -> tuple[int, torch.Tensor]:
     g = grid.mean(0) - mean[0]  # [b, key]
     spectra = torch.fft.fft(f, dim=0), torch.fft.fft(g, dim=0)  # [frequency, key]
     power = sum(s.abs().pow(2).sum(-1) for s in spectra)  # [frequency]
-    folded = power[1 : p // 2 + 1] + power.flip(0)[: p // 2]  # k and p - k are one frequency
-    k = int(torch.argmax(folded)) + 1
+    k = int(torch.argmax(folded(power, p))) + 1  # k and p - k are one frequency
     keep = torch.zeros(p, 1, dtype=torch.bool)
     keep[k] = keep[p - k] = True
     f_k, g_k = (torch.fft.ifft(s * keep, dim=0).real for s in spectra)  # [x, key]
@@ -235,7 +239,7 @@ def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEf
     for layer in range(n_layers):
         for head in range(n_heads):
             run = interventions.effect
-            at_equals = run(mean_ablation(c, layer, head, "z"))
+            at_equals = run(mean_ablation(c, layer, head))
             mean_pattern = c.pattern[:, layer, head].mean(0)  # [key]
             rule = found_rules[(layer, head)]
             rows.append(
@@ -243,17 +247,15 @@ def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEf
                     layer=layer,
                     head=head,
                     ablation_equals=at_equals,
-                    ablation_all=at_equals if layer == n_layers - 1 else run(mean_ablation(c, layer, head, "z_all")),
-                    zero_equals=run(Edit(layer, head, "z", lambda rows, z: torch.zeros_like(z))),
-                    patch_a=run(Edit(layer, head, "z", lambda rows, z, l=layer, h=head: c.z[donor_a[rows], l, h])),
-                    patch_b=run(Edit(layer, head, "z", lambda rows, z, l=layer, h=head: c.z[donor_b[rows], l, h])),
-                    pattern_mean=run(Edit(layer, head, "pattern", lambda rows, w, m=mean_pattern: m.expand_as(w))),
-                    pattern_rule=run(Edit(layer, head, "pattern", lambda rows, w, r=rule.pattern: r[rows])),
+                    ablation_all=at_equals if layer == n_layers - 1 else run(mean_ablation(c, layer, head, True)),
+                    zero_equals=run(HeadOutput(layer, head, lambda rows, z: torch.zeros_like(z))),
+                    patch_a=run(HeadOutput(layer, head, lambda rows, z, l=layer, h=head: c.z[donor_a[rows], l, h])),
+                    patch_b=run(HeadOutput(layer, head, lambda rows, z, l=layer, h=head: c.z[donor_b[rows], l, h])),
+                    pattern_mean=run(HeadPattern(layer, head, lambda rows, w, m=mean_pattern: m.expand_as(w))),
+                    pattern_rule=run(HeadPattern(layer, head, lambda rows, w, r=rule.pattern: r[rows])),
                     rule=rule.kind,
                     rule_error=rule.error,
-                    pattern_frequency=run(
-                        Edit(layer, head, "pattern", lambda rows, w, r=rule.frequency_pattern: r[rows])
-                    ),
+                    pattern_frequency=run(HeadPattern(layer, head, lambda rows, w, r=rule.frequency_pattern: r[rows])),
                     frequency=rule.frequency,
                 )
             )

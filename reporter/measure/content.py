@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from reporter.measure.capture import Capture
+from reporter.model import keys
 from reporter.model.task import POSITION_KEYS
 
 
@@ -87,7 +88,7 @@ class HeadWrite:
 def head_outputs(model, capture: Capture, layer: int) -> torch.Tensor:
     """[input, head, d_model]: each head's write at `=`, W_O · z (the output bias is shared, so left out)."""
     cfg = model.cfg
-    weight = model.state_dict()[f"blocks.{layer}.attn.o.weight"].double()  # [d_model, head * d_head]
+    weight = model.state_dict()[keys.weight(keys.attn(layer, "o"))].double()  # [d_model, head * d_head]
     per_head = weight.T.reshape(cfg.n_heads, cfg.d_head, cfg.d_model)  # [head, d_head, d_model]
     return torch.einsum("nhe,hed->nhd", capture.z[:, layer].double(), per_head)
 

@@ -29,15 +29,13 @@ class Spectrum:
         return [(int(k) + 1, float(self.shares[k])) for k in order]
 
 
-def folded(power: np.ndarray, modulus: int) -> np.ndarray:
-    """[p] power by frequency 0..p-1 -> [p // 2] power by folded frequency 1..p // 2."""
+def folded(power: np.ndarray | torch.Tensor, modulus: int) -> np.ndarray | torch.Tensor:
+    """[p] power by frequency 0..p-1 -> [p // 2] power by folded frequency 1..p // 2 (numpy or torch): k and
+    p - k are one frequency, and for even p the Nyquist frequency p/2, its own mirror, is counted once."""
     half = modulus // 2
-    out = power[1 : half + 1].copy()
-    mirror = power[modulus - half :][::-1]  # p-1, p-2, ... p-half
+    out = power[1 : half + 1] + power[list(range(modulus - 1, modulus - half - 1, -1))]  # k + (p - k)
     if modulus % 2 == 0:
-        out[:-1] += mirror[:-1]  # the Nyquist frequency p/2 is its own mirror
-    else:
-        out += mirror
+        out[-1] = power[half]
     return out
 
 

@@ -1,1 +1,1 @@
-"""The model: the task, a model built from its config, checkpoints, the training recipe and loop, the forwards."""
+"""The model: the task, building it, checkpoints, the training recipe and loop, the forward engine and its edits."""

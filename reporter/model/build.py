@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import inspect
 
+from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
 from reporter.model.task import POSITIONS, Task
 
-ACTIVATIONS = ("relu", "gelu", "gelu_new", "silu", "swish", "solu")
-NORMALIZATIONS = ("LN", "RMS", "LNPre", "RMSPre", None)
 SIZES = ("n_layers", "n_heads", "d_model", "d_head", "d_mlp", "d_vocab", "d_vocab_out", "n_ctx")
 
 

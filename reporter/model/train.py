@@ -14,9 +14,11 @@ from dataclasses import asdict, dataclass, field
 import torch
 import torch.nn.functional as F
 
-from reporter.interpret.stats import attention_from_equals, normalised_entropy
+from reporter.interpret.stats import normalised_entropy
+from reporter.measure.capture import attention_from_equals
+from reporter.model import keys
 from reporter.model.build import build_model
-from reporter.model.forward import EqualsForward, supports
+from reporter.model.engine import Forward, replayable
 from reporter.model.recipe import Recipe, validate
 from reporter.model.task import EQUALS_POS, Task, all_inputs, answers, split_indices
 
@@ -68,9 +70,9 @@ def track_layers(model, tokens: torch.Tensor) -> list[dict]:
 
 def logits_at_equals(model, lean: bool = True) -> Callable[[torch.Tensor], torch.Tensor]:
     """tokens [batch, pos] -> logits at `=` [batch, p]: the lean forward where it covers the model (the same
-    logits, computed at `=` only; reporter/model/forward.py), else the bridge's own."""
-    if lean and supports(model):
-        return EqualsForward(model)
+    logits, computed at `=` only; reporter/model/engine.py), else the bridge's own."""
+    if lean and replayable(model.cfg):
+        return Forward(model)
     return lambda tokens: model(tokens)[:, EQUALS_POS, :]
 
 
@@ -99,7 +101,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
     torch.manual_seed(recipe.seed)
     model = build_model(config_model)
     with torch.no_grad():
-        model.state_dict()["unembed.weight"].mul_(recipe.unembed_scale)
+        model.state_dict()[keys.weight(keys.UNEMBED)].mul_(recipe.unembed_scale)
     model.train()
 
     tokens = all_inputs(task)  # [p², 4]
@@ -165,7 +167,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
         "task": task.to_json(),
         "training": {
             "recipe": asdict(recipe),
-            **({"forward": "lean (reporter/model/forward.py)"} if isinstance(forward, EqualsForward) else {}),
+            **({"forward": "lean (reporter/model/engine.py)"} if isinstance(forward, Forward) else {}),
             "seed": recipe.seed,
             "split": {
                 "train_fraction": recipe.train_fraction,
