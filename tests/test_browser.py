@@ -88,6 +88,28 @@ def test_palette_toggle_switches_to_dark(site, open_page):
     assert problems == []
 
 
+def test_figures_are_dark_in_dark_mode(site, open_page):
+    """A figure drawn on white is not left a white box on the dark palette: its pixels on screen are dark."""
+    from io import BytesIO
+
+    from PIL import Image, ImageStat
+
+    page, problems = open_page(site[1] / "training.html")
+    figure = page.locator("article img").first
+
+    def brightness() -> float:
+        figure.scroll_into_view_if_needed()
+        shot = Image.open(BytesIO(figure.screenshot())).convert("L")
+        return ImageStat.Stat(shot).mean[0] / 255
+
+    light = brightness()
+    page.click("label.md-header__button[for^='__palette']:visible")
+    assert page.eval_on_selector("body", "b => b.getAttribute('data-md-color-scheme')") == "slate"
+    dark = brightness()
+    assert light > 0.7 and dark < 0.4, (light, dark)
+    assert problems == []
+
+
 def test_a_figure_opens_in_the_lightbox(site, open_page):
     page, problems = open_page(site[1] / "index.html")
     page.click("article a.glightbox img")
