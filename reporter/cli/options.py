@@ -147,7 +147,7 @@ def cache_options(command):
         "cache_folder",
         type=click.Path(path_type=Path),
         default=None,
-        help="Folder of cached measurements (default: $MODREPORT_CACHE or ~/.cache/modreport).",
+        help="Folder of cached measurements and figures (default: $MODREPORT_CACHE or ~/.cache/modreport).",
     )
     @click.option("--no-cache", is_flag=True, help="Measure again, and keep nothing.")
     @functools.wraps(command)

@@ -67,13 +67,13 @@ def check(checkpoint: Path) -> None:
     """Validate a checkpoint and print its shape, task and accuracy on all p² inputs."""
     import torch
 
+    from reporter.api import load
     from reporter.limits import check_bytes, check_fits
-    from reporter.model.checkpoint import load_checkpoint
     from reporter.model.task import all_inputs, answers
     from reporter.model.train import evaluate
 
     with one_sentence():
-        loaded = load_checkpoint(checkpoint, dtype=torch.float64)
+        loaded = load(checkpoint, dtype=torch.float64)
         cfg, task = loaded.config["model"], loaded.task
         check_fits(check_bytes(task.modulus, cfg["d_model"]), f"checking all {task.n_inputs} inputs")
     tokens = all_inputs(task)
