@@ -3,8 +3,9 @@
     measure (the model, through TransformerLens hooks):  capture -> content -> causal -> fourier
     interpret (numbers only):  stats -> labels -> roles -> findings -> sensitivity
 
-`measure` is the only part that runs the model; its result is cached (cache.py), so a rebuild with the
-same checkpoint and options runs no model at all. `interpret` is cheap and pure, so the sensitivity
+`measure` is the only part that runs the model; its result is cached (cache.py) by the checkpoint's bytes
+and `key_frequency`, the one threshold it reads, so a rebuild with the same checkpoint runs no model at
+all, whatever the other thresholds and the pairs. `interpret` is cheap and pure, so the sensitivity
 sweep re-runs it for every moved threshold.
 """
 
@@ -27,20 +28,7 @@ from reporter.measure.causal import Checks, Effect, HeadEffects
 from reporter.measure.content import HeadWrite, PositionContent
 from reporter.measure.fourier import LogitSpectrum, Spectrum
 from reporter.model.training_record import TrainingRecord
-
-PACKAGES = (
-    "modreport",
-    "torch",
-    "transformer-lens",
-    "numpy",
-    "safetensors",
-    "matplotlib",
-    "jinja2",
-    "mkdocs",
-    "mkdocs-material",
-    "mkdocs-glightbox",
-    "zensical",
-)
+from reporter.resources import PACKAGES
 
 
 @dataclass(frozen=True)
@@ -194,6 +182,7 @@ class Analysis:
     model_config: dict  # the checkpoint's "model" block
     training: TrainingRecord | None
     provenance: dict
+    checkpoint: Path | None = None  # the folder analysed: `build_site` compares the runs beside it
 
     @property
     def roles(self) -> list[HeadRole]:
@@ -238,43 +227,45 @@ def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
 
 def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     """Load, measure (or read the cache), and interpret one checkpoint. Raises CheckpointError or PairError."""
+    from reporter.cache import baseline_reads, measurements_reads
     from reporter.measure.capture import NonFiniteLogits
-    from reporter.model.build import CheckpointError
-    from reporter.model.checkpoint import load_checkpoint, read_config, weights_digest
+    from reporter.model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 
-    # A cached entry exists only for these exact bytes, checked in full when it was made: a hit skips the
-    # check of the config's keys against TransformerLens (and importing it).
-    found = cache.load(directory, options, (Measurements,)) if cache else None
-    config, task, training = read_config(directory, check_keys=found is None)
+    files = read_checkpoint(Path(directory))  # each file read and hashed once, for every stage below
+    config, task, training = files.config, files.task, files.training
     pairs = check_pairs(options.pairs, task.modulus)  # refused before the model is built
     m, t = config["model"], options.thresholds
     check_fits(
         analysis_bytes(task.modulus, m["n_layers"], m["n_heads"], m["d_model"]),
         f"analysing all {task.n_inputs} inputs of this model (p = {task.modulus})",
     )
+    # An entry exists only for these exact bytes, checked in full when it was made: a hit skips the check of
+    # the config's keys against TransformerLens (and importing it).
+    reads = measurements_reads(files, t.key_frequency)
+    found = cache.load(reads, (Measurements,)) if cache else None
     if found is None:
         import torch
 
-        loaded = load_checkpoint(directory, dtype=torch.float64)
+        loaded = load_checkpoint(files, dtype=torch.float64)
         try:
             found = (measure(loaded.model, task, t.key_frequency),)
         except NonFiniteLogits as error:
-            raise CheckpointError(f"{Path(directory) / 'model.safetensors'}: {error}") from None
+            raise CheckpointError(f"{files.weights_path}: {error}") from None
         if cache:
-            cache.store(directory, options, found)
+            cache.store(reads, found)
     (measured,) = found
     baseline = None
     if options.baseline:  # the untrained model of the same config: only a headline report shows it
-        cached = cache.load(directory, options, (Baseline,), "baseline") if cache else None
+        cached = cache.load(baseline_reads(files), (Baseline,)) if cache else None
         baseline = cached[0] if cached else measure_baseline(config["model"], task)
         if cache and not cached:
-            cache.store(directory, options, (baseline,), "baseline")
+            cache.store(baseline_reads(files), (baseline,))
     split = training.split if training else None
     stats = compute_stats(Attention(task, measured.weights, measured.correct), pairs, split)
     reading = interpret(stats, measured, t)
     provenance = {
         "checkpoint": Path(directory).name,
-        "checkpoint_sha256": weights_digest(directory),
+        "checkpoint_sha256": files.weights_sha256,
         "command": options.command,
         "pairs": [f"{a}+{b}" for a, b in pairs],
         "versions": {name: version(name) for name in PACKAGES},
@@ -290,4 +281,5 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
         model_config=m,
         training=training,
         provenance=provenance,
+        checkpoint=Path(directory),
     )

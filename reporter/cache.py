@@ -1,19 +1,24 @@
-"""The analysis cache: a checkpoint's measurements kept on disk, so that a rebuild runs no model.
+"""The analysis cache: a checkpoint's measurements and the figures kept on disk, so that a rebuild runs no
+model and draws only what changed.
 
-An entry is keyed by everything the report depends on: the checkpoint's bytes, the options, and the
-versions of modreport and of the packages that compute. Entries are JSON and a NumPy archive read with
-`allow_pickle=False`: nothing is unpickled. Only folders named by a key inside the cache folder are
-ever written or removed, and an unreadable entry is a miss, never an error.
+Each stage's entry is keyed by what that stage reads, and by the format, the packages' versions and
+modreport's own code: the measurements by the checkpoint's bytes and the one threshold they use
+(`key_frequency`), the untrained baseline by the model config and the modulus, each figure by the
+values it draws. So a threshold change re-interprets from cached measurements. Entries are JSON and a
+NumPy archive read with `allow_pickle=False`: nothing is unpickled. Only folders named by a key inside
+the cache folder are ever written or removed, and an unreadable entry is a miss, never an error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import time
 import types
 import typing
 from importlib.metadata import version
@@ -21,9 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT = 3  # bump when the measurements change shape
+from reporter.resources import PACKAGES
+
+FORMAT = 4  # bump when the measurements change shape
 KEEP = 16  # entries kept; the oldest beyond this are removed
-PACKAGES = ("modreport", "torch", "transformer-lens", "numpy")
+KEEP_FIGURES = 512  # figure entries kept (a build with five runs draws about 20)
+FIGURES = "figures"  # the cache's subfolder of figure entries
 
 
 def encode(value, arrays: dict):
@@ -76,29 +84,18 @@ class Cache:
             raise CacheError(f"{folder} holds files modreport did not write; choose another --cache folder.")
         if self.folder.exists() and not self.folder.is_dir():
             raise CacheError(f"{folder} exists and is not a folder; choose another --cache folder.")
+        self._code: str | None = None  # source_digest(), once per process
 
-    def key(self, directory: Path, options, part: str = "") -> str:
-        """The entry of this checkpoint and these options; ``part`` names a second entry beside the
-        measurements (the untrained baseline, which only a headline report needs)."""
-        from reporter.model.checkpoint import CONFIG_FILE, weights_digest
-
-        parts = {
-            "part": part,
-            "format": FORMAT,
-            "config": hashlib.sha256((Path(directory) / CONFIG_FILE).read_bytes()).hexdigest(),
-            "weights": weights_digest(directory),
-            "options": {"pairs": options.pairs, "thresholds": dataclasses.asdict(options.thresholds)},
-            "versions": {name: version(name) for name in PACKAGES},
-            "code": source_digest(),
-        }
+    def key(self, reads: dict, versions: dict | None = None) -> str:
+        """The entry of a stage that reads ``reads`` (JSON-able: digests and the few numbers it uses)."""
+        if self._code is None:
+            self._code = source_digest()
+        parts = {"reads": reads, "format": FORMAT, "versions": versions or package_versions(), "code": self._code}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
-    def load(self, directory: Path, options, kinds: tuple, part: str = ""):
-        """The cached values (of the types ``kinds``) for this checkpoint and these options, or None."""
-        try:
-            entry = self.folder / self.key(directory, options, part)
-        except OSError:  # no readable checkpoint there: the caller's own checks will say so
-            return None
+    def load(self, reads: dict, kinds: tuple):
+        """The cached values (of the types ``kinds``) of the stage that reads ``reads``, or None."""
+        entry = self.folder / self.key(reads)
         try:
             data = json.loads((entry / "values.json").read_text())
             with np.load(entry / "arrays.npz", allow_pickle=False) as archive:
@@ -109,74 +106,70 @@ class Cache:
         os.utime(entry)  # recently used: kept longest
         return values
 
-    def store(self, directory: Path, options, values: tuple, part: str = "") -> None:
+    def store(self, reads: dict, values: tuple) -> None:
         """Keep ``values``; a cache folder that cannot be written is left alone (the build goes on)."""
-        entry = self.folder / self.key(directory, options, part)
+        entry = self.folder / self.key(reads)
         arrays: dict = {}
         data = [encode(value, arrays) for value in values]
+
+        def write(staging: Path) -> None:
+            (staging / "values.json").write_text(json.dumps(data, allow_nan=True))
+            np.savez(staging / "arrays.npz", **arrays)
+
+        if self.put(entry, write):
+            self.prune()
+
+    def put(self, entry: Path, write) -> bool:
+        """Fill a staging folder with ``write(staging)`` and rename it to ``entry`` (kept when it exists);
+        False when the cache folder cannot be written."""
         try:
             if not self.folder.exists():
                 from reporter.publish.outputs import write_marker
 
                 self.folder.mkdir(parents=True)
                 write_marker(self.folder, "cache")
-            staging = Path(tempfile.mkdtemp(prefix=".entry-", dir=self.folder))
-            (staging / "values.json").write_text(json.dumps(data, allow_nan=True))
-            np.savez(staging / "arrays.npz", **arrays)
+            entry.parent.mkdir(exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=".entry-", dir=entry.parent))
+            write(staging)
             if entry.exists():
                 shutil.rmtree(staging)
             else:
                 os.rename(staging, entry)
-            self.prune()
         except OSError:
-            return
+            return False
+        return True
 
-    def load_figures(self, directory: Path, options) -> list | None:
-        """The figures drawn for this checkpoint and these options, or None."""
-        from reporter.publish.figures import Figure
-
-        folder = self.folder / self.key(directory, options) / "figures"
-        try:
-            index = json.loads((folder / "index.json").read_text())
-            return [
-                Figure(
-                    item["name"],
-                    (folder / item["name"]).read_bytes(),
-                    item["alt"],
-                    (folder / (item["name"] + ".csv")).read_text(),
-                )
-                for item in index
-            ]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def figures(self, directory: Path, options, draw) -> list:
-        """The figures of this checkpoint and these options: from the cache, or ``draw()`` them and keep them."""
-        found = self.load_figures(directory, options)
-        if found is None:
-            found = draw()
-            self.store_figures(directory, options, found)
+    def figures(self, plans: list, draw) -> list:
+        """The figure of each plan (what `figures.figure_plans` says to draw): from the cache where a
+        figure of the same function and values was drawn, else ``draw(plan)``, kept for the next build."""
+        versions = package_versions()
+        found = []
+        for plan in plans:
+            entry = self.folder / FIGURES / self.key({"figure": plan.name, "draws": plan.digest()}, versions)
+            figure = self.load_figure(entry)
+            if figure is None:
+                figure = draw(plan)
+                self.put(entry, lambda staging, f=figure: save_figure(f, staging))
+            found.append(figure)
+        self.prune_figures()
         return found
 
-    def store_figures(self, directory: Path, options, figures: list) -> None:
-        """Keep the figures beside the measurements (whose entry must exist); failures are ignored."""
-        entry = self.folder / self.key(directory, options)
-        if not entry.is_dir() or (entry / "figures").exists():
-            return
+    def load_figure(self, entry: Path):
+        """The figure kept in ``entry``, or None."""
+        from reporter.publish.figures import Figure
+
         try:
-            staging = Path(tempfile.mkdtemp(prefix=".figures-", dir=entry))
-            for figure in figures:
-                (staging / figure.name).write_bytes(figure.png)
-                (staging / (figure.name + ".csv")).write_text(figure.csv)
-            (staging / "index.json").write_text(json.dumps([{"name": f.name, "alt": f.alt} for f in figures]))
-            os.rename(staging, entry / "figures")
-        except OSError:
-            return
+            item = json.loads((entry / "index.json").read_text())
+            figure = Figure(
+                item["name"], (entry / "figure.png").read_bytes(), item["alt"], (entry / "figure.csv").read_text()
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        os.utime(entry)
+        return figure
 
     def prune(self) -> None:
         """Keep the KEEP most recently used entries; remove staging folders a killed run left (an hour old)."""
-        import time
-
         for staging in self.folder.glob(".entry-*"):
             if staging.is_dir() and time.time() - staging.stat().st_mtime > 3600:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -187,6 +180,76 @@ class Cache:
         )
         for old in entries[KEEP:]:
             shutil.rmtree(old, ignore_errors=True)
+
+    def prune_figures(self) -> None:
+        """Keep the KEEP_FIGURES most recently used figures."""
+        folder = self.folder / FIGURES
+        try:
+            entries = sorted(
+                (p for p in folder.iterdir() if p.is_dir() and len(p.name) == 32 and p.name.isalnum()),
+                key=lambda p: p.stat().st_mtime,
+                reverse=True,
+            )
+        except OSError:
+            return
+        for old in entries[KEEP_FIGURES:]:
+            shutil.rmtree(old, ignore_errors=True)
+        for staging in folder.glob(".entry-*"):
+            if staging.is_dir() and time.time() - staging.stat().st_mtime > 3600:
+                shutil.rmtree(staging, ignore_errors=True)
+
+
+def save_figure(figure, staging: Path) -> None:
+    (staging / "figure.png").write_bytes(figure.png)
+    (staging / "figure.csv").write_text(figure.csv)
+    (staging / "index.json").write_text(json.dumps({"name": figure.name, "alt": figure.alt}))
+
+
+def measurements_reads(files, key_frequency: float) -> dict:
+    """What `analysis.measure` reads: the checkpoint's bytes, and the one threshold it uses."""
+    return {
+        "stage": "measurements",
+        "config": files.config_sha256,
+        "weights": files.weights_sha256,
+        "key_frequency": key_frequency,
+    }
+
+
+def baseline_reads(files) -> dict:
+    """What `analysis.measure_baseline` reads: the model block (its seed included) and the modulus; no weights."""
+    return {"stage": "baseline", "model": files.config["model"], "modulus": files.task.modulus}
+
+
+def package_versions() -> dict:
+    return {name: version(name) for name in PACKAGES}
+
+
+def digest(value) -> str:
+    """sha256 of a value made of dataclasses, arrays, lists, dicts, enums and plain numbers and strings: two
+    values with the same digest draw the same figure. Anything else is a TypeError, never a guess."""
+    arrays: dict = {}
+    text = json.dumps(plain(encode(value, arrays)), sort_keys=True, allow_nan=True)
+    hashed = hashlib.sha256(text.encode())
+    for name in sorted(arrays, key=lambda n: int(n.removeprefix("array"))):
+        array = np.ascontiguousarray(arrays[name])
+        hashed.update(f"{name}{array.dtype.str}{array.shape}".encode())
+        hashed.update(array.tobytes())
+    return hashed.hexdigest()
+
+
+def plain(value):
+    """``value`` (as `encode` left it) with enums as their values; refuses what JSON would only stringify."""
+    if isinstance(value, dict):
+        return {str(key): plain(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return [type(value).__name__, plain(value.value)]
+    if isinstance(value, Path):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise TypeError(f"cannot key a figure by a {type(value).__name__}")
 
 
 def source_digest() -> str:

@@ -27,3 +27,20 @@ DEFAULT_CHECKPOINT = CHECKPOINTS / "default"
 def shipped_runs() -> list[Path]:
     """Every shipped checkpoint (the headline run and the further seeds), by folder name."""
     return sorted(p for p in CHECKPOINTS.iterdir() if (p / "config.json").is_file())
+
+
+# Every package whose version a report records on its provenance page; the cache keys its entries by
+# the same versions, so that an upgrade of any of them measures and draws again.
+PACKAGES = (
+    "modreport",
+    "torch",
+    "transformer-lens",
+    "numpy",
+    "safetensors",
+    "matplotlib",
+    "jinja2",
+    "mkdocs",
+    "mkdocs-material",
+    "mkdocs-glightbox",
+    "zensical",
+)

@@ -28,7 +28,8 @@ PAGES = [
 
 
 @pytest.fixture(scope="module")
-def handmade_checkpoint(tmp_path_factory):
+def unlearned_checkpoint(tmp_path_factory):
+    """A hand-made checkpoint (p = 31, two layers of three heads, one a switch) whose model has not learned the task."""
     heads = [["ab_equals", "equals", "uniform"], ["a", "larger", "plus"]]
     return write_handmade(tmp_path_factory.mktemp("hm") / "ckpt", 31, heads)
 
@@ -103,8 +104,8 @@ def test_last_line_says_where_the_site_is(built, tiny_checkpoint, tmp_path):
     assert "[5/5] skipping mkdocs" in result.stderr
 
 
-def test_untrained_model_gets_a_warning_on_every_page(handmade_checkpoint, tmp_path):
-    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--no-html")
+def test_untrained_model_gets_a_warning_on_every_page(unlearned_checkpoint, tmp_path):
+    result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", tmp_path / "site", "--no-html")
     assert result.exit_code == 0, result.output
     for page in ("index.md", "heads.md", "layers.md", "pairs.md"):
         assert '!!! danger "This model has not learned the task"' in (tmp_path / "site" / page).read_text()
@@ -136,13 +137,13 @@ def test_unknown_checkpoint_is_refused_and_site_untouched(tmp_path):
     assert_untouched(site, public, tmp_path)
 
 
-def test_missing_template_is_refused_and_site_untouched(handmade_checkpoint, tmp_path):
+def test_missing_template_is_refused_and_site_untouched(unlearned_checkpoint, tmp_path):
     site, public = previous_site(tmp_path)
     templates = tmp_path / "templates_copy"
     shutil.copytree(TEMPLATES, templates)
     (templates / "layers.md.j2").unlink()
     result = invoke(
-        "build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates
+        "build", "--checkpoint", unlearned_checkpoint, "--out", site, "--html", public, "--templates", templates
     )
     assert result.exit_code == 1
     assert "template layers.md.j2 is missing" in result.output
@@ -151,7 +152,7 @@ def test_missing_template_is_refused_and_site_untouched(handmade_checkpoint, tmp
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_failing_site_build_is_refused_and_site_untouched(handmade_checkpoint, tmp_path, engine):
+def test_failing_site_build_is_refused_and_site_untouched(unlearned_checkpoint, tmp_path, engine):
     site, public = previous_site(tmp_path)
     templates = tmp_path / "templates_copy"
     shutil.copytree(TEMPLATES, templates)
@@ -159,7 +160,7 @@ def test_failing_site_build_is_refused_and_site_untouched(handmade_checkpoint, t
         page.write("\nSee [a page that does not exist](nowhere.md).\n")
     result = invoke(
         "build",
-        *("--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--templates", templates),
+        *("--checkpoint", unlearned_checkpoint, "--out", site, "--html", public, "--templates", templates),
         *("--engine", engine),
     )
     assert result.exit_code == 1
@@ -172,7 +173,7 @@ def test_failing_site_build_is_refused_and_site_untouched(handmade_checkpoint, t
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_an_engine_that_succeeds_without_the_pages_is_refused_and_site_untouched(
-    handmade_checkpoint, tmp_path, monkeypatch, engine
+    unlearned_checkpoint, tmp_path, monkeypatch, engine
 ):
     # Zensical has been seen to exit 0 with an empty site after a template error: here a stand-in engine
     # does just that, found first on the engine process's path.
@@ -182,7 +183,7 @@ def test_an_engine_that_succeeds_without_the_pages_is_refused_and_site_untouched
     (stand_in / "__main__.py").write_text("raise SystemExit(0)\n")
     monkeypatch.setenv("PYTHONPATH", str(stand_in.parent))
     site, public = previous_site(tmp_path)
-    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", site, "--html", public, "--engine", engine)
+    result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", site, "--html", public, "--engine", engine)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
         f"Error: {engine} reported success but its site lacks index.html and 8 more of the 9 pages; "
@@ -191,10 +192,10 @@ def test_an_engine_that_succeeds_without_the_pages_is_refused_and_site_untouched
     assert_untouched(site, public, tmp_path)
 
 
-def test_unwritable_out_is_refused(handmade_checkpoint, tmp_path):
+def test_unwritable_out_is_refused(unlearned_checkpoint, tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
-    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", blocker / "site", "--no-html")
+    result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", blocker / "site", "--no-html")
     assert result.exit_code == 1
     assert f"cannot write into {blocker}" in result.output
 
@@ -205,18 +206,24 @@ def test_serve_refuses_a_folder_without_a_report(tmp_path):
     assert "holds no report; run modreport build first" in result.output
 
 
-def test_switching_head_page_names_the_rule_that_decides_it(handmade_checkpoint, tmp_path):
+def test_switching_head_page_names_the_rule_that_decides_it(unlearned_checkpoint, tmp_path):
     # L1H1 of the hand-made model attends to the larger of a and b.
-    result = invoke("build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--no-html")
+    result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", tmp_path / "site", "--no-html")
     assert result.exit_code == 0, result.output
     section = (tmp_path / "site" / "heads.md").read_text().split("## L1H1")[1].split("## ")[0]
     assert "**Looks at:** `switches_ab`" in section
     assert "prefers `a` when **a > b**" in section
 
 
-def test_html_inside_out_is_refused(handmade_checkpoint, tmp_path):
+def test_html_inside_out_is_refused(unlearned_checkpoint, tmp_path):
     result = invoke(
-        "build", "--checkpoint", handmade_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "site" / "public"
+        "build",
+        "--checkpoint",
+        unlearned_checkpoint,
+        "--out",
+        tmp_path / "site",
+        "--html",
+        tmp_path / "site" / "public",
     )
     assert result.exit_code == 2
     assert "--out and --html must be separate folders" in result.output

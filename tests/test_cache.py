@@ -1,5 +1,7 @@
-"""The analysis cache: a repeated analysis with the same checkpoint and options runs no model; a change of
-checkpoint, option or version measures again; nothing in the cache is ever unpickled or trusted."""
+"""The analysis cache: a repeated analysis with the same checkpoint runs no model; a change of checkpoint,
+of the one threshold measuring reads, or of a version measures again; any other threshold or the pairs
+re-interpret from the cached measurements; a figure is drawn again only when what it draws changed;
+nothing in the cache is ever unpickled or trusted."""
 
 from __future__ import annotations
 
@@ -43,8 +45,10 @@ def test_a_repeated_analysis_runs_no_model_and_gives_the_same_report(checkpoint,
     assert first == second == uncached
 
 
-@pytest.mark.parametrize("change", ["weights", "config", "option", "pairs", "version"])
-def test_any_change_of_checkpoint_option_or_version_measures_again(checkpoint, tmp_path, counted, monkeypatch, change):
+@pytest.mark.parametrize("change", ["weights", "config", "key_frequency", "version"])
+def test_any_change_of_checkpoint_measured_option_or_version_measures_again(
+    checkpoint, tmp_path, counted, monkeypatch, change
+):
     cache = Cache(tmp_path / "cache")
     analyse(checkpoint, Options(), cache)
     options = Options()
@@ -56,14 +60,26 @@ def test_any_change_of_checkpoint_option_or_version_measures_again(checkpoint, t
         config = json.loads((checkpoint / "config.json").read_text())
         config["training"] = {"seed": 7}
         (checkpoint / "config.json").write_text(json.dumps(config))
-    elif change == "option":
-        options = Options(thresholds=Thresholds().with_overrides({"focus": 0.6}))
-    elif change == "pairs":
-        options = Options(pairs=((1, 2),))
+    elif change == "key_frequency":
+        options = Options(thresholds=Thresholds().with_overrides({"key_frequency": 0.5}))
     else:
         monkeypatch.setattr("reporter.cache.version", lambda name: "99" if name == "modreport" else "1")
     analyse(checkpoint, options, cache)
     assert len(counted) == 2
+
+
+@pytest.mark.parametrize(
+    "options",
+    [Options(thresholds=Thresholds().with_overrides({"focus": 0.6})), Options(pairs=((1, 2),))],
+    ids=["focus", "pairs"],
+)
+def test_a_threshold_or_pairs_change_reinterprets_the_cached_measurements(checkpoint, tmp_path, counted, options):
+    cache = Cache(tmp_path / "cache")
+    analyse(checkpoint, Options(), cache)
+    cached = dumps(report_json(analyse(checkpoint, options, cache)))
+    assert len(counted) == 1  # measured once, for the first analysis
+    assert cached == dumps(report_json(analyse(checkpoint, options, None)))
+    assert cached != dumps(report_json(analyse(checkpoint, Options(), None)))
 
 
 def test_a_damaged_entry_is_measured_again_not_trusted(checkpoint, tmp_path, counted):
@@ -92,3 +108,24 @@ def test_no_cache_writes_nothing(checkpoint, tmp_path, monkeypatch):
     result = invoke("analyze", "--checkpoint", checkpoint, "--no-cache", "--json", tmp_path / "r.json")
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_figure_is_drawn_again_only_when_what_it_draws_changed(checkpoint, tmp_path):
+    from reporter.publish.figures import draw, draw_all, figure_plans
+
+    cache, drawn = Cache(tmp_path / "cache"), []
+
+    def counting(plan):
+        drawn.append(plan.name)
+        return draw(plan)
+
+    analysis = analyse(checkpoint, Options(), cache)
+    first = cache.figures(figure_plans(analysis), counting)
+    assert len(drawn) == len(first)
+    assert cache.figures(figure_plans(analysis), counting) == first == draw_all(analysis)
+    assert len(drawn) == len(first)  # the second time, every figure came from the cache
+    moved = analyse(checkpoint, Options(thresholds=Thresholds().with_overrides({"focus": 0.6})), cache)
+    assert cache.figures(figure_plans(moved), counting) == draw_all(moved)
+    redrawn = drawn[len(first) :]
+    assert "heads.heads_grid" in redrawn  # it prints the thresholds
+    assert "attention.mean_attention" not in redrawn and "attention.pairs_figure" not in redrawn

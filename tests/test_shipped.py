@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from reporter.resources import DEFAULT_CHECKPOINT
 from tests.conftest import invoke
 
@@ -49,8 +51,10 @@ def test_several_runs_of_the_default_recipe_ship_each_with_its_own_seed():
     assert len(runs) >= 5 and sorted(seeds) == list(range(len(runs)))  # seeds 0..n-1, each once
 
 
+@pytest.mark.slow
 def test_committed_site_is_what_build_writes(tmp_path):
-    result = invoke("build", "--out", tmp_path / "site", "--no-html")
+    # Its own cache folder: the build measures all five shipped runs itself, whatever ran before it.
+    result = invoke("build", "--out", tmp_path / "site", "--no-html", "--cache", tmp_path / "cache")
     assert result.exit_code == 0, result.output
     fresh = {p.relative_to(tmp_path / "site"): p.read_bytes() for p in (tmp_path / "site").rglob("*") if p.is_file()}
     committed = {p.relative_to(ROOT / "site"): p.read_bytes() for p in (ROOT / "site").rglob("*") if p.is_file()}

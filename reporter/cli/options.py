@@ -1,7 +1,7 @@
 """The options commands share, parsed and checked into the stages' own types before any work starts.
 
 `recipe_options` hands a command a `Recipe`; `analysis_options` hands it the checkpoint folder and
-an `analysis.Options` (pairs, thresholds, the command line for provenance).
+the keyword arguments of `api.analyse` (pairs, thresholds, the command line for provenance).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def recipe_options(command):
 
     @functools.wraps(command)
     def wrapped(act_fn: str, norm: str, **kwargs):
-        from reporter.model.build import CheckpointError
+        from reporter.model.checkpoint import CheckpointError
         from reporter.model.recipe import validate
 
         fields = {field: kwargs.pop(field) for _, field, _ in RECIPE_FIELDS}
@@ -164,7 +164,7 @@ def cache_options(command):
         "cache_folder",
         type=UserPath(),
         default=None,
-        help="Folder of cached measurements (default: $MODREPORT_CACHE or ~/.cache/modreport).",
+        help="Folder of cached measurements and figures (default: $MODREPORT_CACHE or ~/.cache/modreport).",
     )
     @click.option("--no-cache", is_flag=True, help="Measure again, and keep nothing.")
     @functools.wraps(command)
@@ -183,8 +183,9 @@ def cache_options(command):
 
 
 def analysis_options(command):
-    """The options `analyze` and `build` share; they reach the command as ``checkpoint``, ``options``,
-    ``inputs`` (the paths the command reads, which no output may touch) and ``cache``."""
+    """The options `analyze` and `build` share; they reach the command as ``checkpoint``, ``options`` (the
+    keyword arguments of `api.analyse`), ``inputs`` (the paths the command reads, which no output may
+    touch) and ``cache``."""
 
     @checkpoint_option("Checkpoint directory to analyse.")
     @click.option(
@@ -197,7 +198,6 @@ def analysis_options(command):
     @cache_options
     @functools.wraps(command)
     def wrapped(checkpoint: Path, pairs_text, thresholds, thresholds_file, settings, **kwargs):
-        from reporter.analysis import Options
         from reporter.interpret.stats import PairError, parse_pairs
 
         try:
@@ -209,7 +209,7 @@ def analysis_options(command):
         line += [f"--pairs {pairs_text!r}"] if pairs_text else []
         line += [f"--thresholds {thresholds_file.name}"] if thresholds_file else []
         line += [f"--set {s}" for s in settings]
-        options = Options(pairs=pairs, thresholds=thresholds, command=" ".join(line))
+        options = {"pairs": pairs, "thresholds": thresholds, "command": " ".join(line)}
         inputs = (checkpoint, thresholds_file) if thresholds_file else (checkpoint,)
         return command(checkpoint=checkpoint, options=options, inputs=inputs, **kwargs)
 

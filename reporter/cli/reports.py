@@ -19,6 +19,19 @@ from reporter.cli.options import (
 from reporter.cli.training import train_checkpoint
 from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 
+# What `build` says at each stage the library reports (stage -> line); compared runs add a line each.
+BUILD_STAGES = {
+    "analyse": "[2/5] measuring attention over all inputs, labelling heads, checking claims",
+    "figures": "[3/5] drawing figures",
+    "pages": "[4/5] filling templates",
+    "html": "[5/5] building the HTML site",
+}
+
+
+def echo_stage(stage: str, run: str | None, elapsed: float) -> None:
+    """The library's progress, as `build` has always said it (on standard error)."""
+    click.echo(f"      comparing {run}" if stage == "compare" else BUILD_STAGES[stage], err=True)
+
 
 @cli.command(short_help="Measure and label every head; write report.json.")
 @analysis_options
@@ -31,7 +44,7 @@ from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 )
 def analyze(checkpoint: Path, options, inputs, cache, json_path: str) -> None:
     """Measure attention from = over all p² inputs, label every head, check the original write-up's claims."""
-    from reporter.analysis import analyse
+    from reporter.api import analyse
     from reporter.publish.outputs import check_report_path, write_report_file
     from reporter.publish.report import dumps, report_json, summary_lines
 
@@ -39,7 +52,7 @@ def analyze(checkpoint: Path, options, inputs, cache, json_path: str) -> None:
     with one_sentence():
         if not to_stdout:
             check_report_path(Path(json_path), inputs)  # refuse a bad path before the work
-        analysis = analyse(checkpoint, options, cache)
+        analysis = analyse(checkpoint, **options, cache=cache)
         text = dumps(report_json(analysis))
         if not to_stdout:
             write_report_file(Path(json_path), text.encode(), inputs)
@@ -80,36 +93,29 @@ def build(
     templates: Path,
 ) -> None:
     """Analyse a checkpoint and publish the report as a website."""
-    from reporter.analysis import analyse
-    from reporter.publish.figures import draw_all
-    from reporter.publish.figures.runs import niches_figure
-    from reporter.publish.outputs import HTML, PAGES, check_apart, check_folder, replacing_all, write_files
-    from reporter.publish.render import site_files
+    from reporter.api import analyse, build_site, site_targets
     from reporter.publish.report import summary_lines
-    from reporter.publish.site import build_html
 
+    site = None if no_html else html
     with one_sentence():
-        if not no_html:
-            check_apart(out, html)
-        reads = (*inputs, *runs, templates, MKDOCS_CONFIG)
-        targets = [(check_folder(out, PAGES, reads), PAGES)]
-        targets += [] if no_html else [(check_folder(html, HTML, (*reads, out)), HTML)]
+        site_targets(out, site, (*inputs, *runs, templates, MKDOCS_CONFIG))  # refuse bad outputs before the work
         ready_checkpoint(checkpoint, train_first, force, (templates, out, html))
-        click.echo("[2/5] measuring attention over all inputs, labelling heads, checking claims", err=True)
-        analysis = analyse(checkpoint, options, cache)
-        comparison, missing = across_runs(
-            checkpoint, analysis, runs, options, cache, train_first, (templates, out, html)
+        analysis = analyse(checkpoint, **options, cache=cache, progress=echo_stage)
+        if train_first:
+            train_missing(runs, (templates, out, html))
+        build_site(
+            analysis,
+            out,
+            site,
+            runs=runs or None,
+            engine=engine,
+            templates=templates,
+            cache=cache,
+            reads=inputs,
+            progress=echo_stage,
         )
-        click.echo("[3/5] drawing figures", err=True)
-        figures = cache.figures(checkpoint, options, lambda: draw_all(analysis)) if cache else draw_all(analysis)
-        figures = [*figures, niches_figure(comparison)] if comparison else figures
-        click.echo("[4/5] filling templates", err=True)
-        files = site_files(analysis, figures, templates, comparison, tuple(missing))
-        with replacing_all(targets) as folders:
-            write_files(files, folders[0])
-            click.echo("[5/5] skipping mkdocs (--no-html)" if no_html else "[5/5] building the HTML site", err=True)
-            if not no_html:
-                build_html(MKDOCS_CONFIG, folders[0], folders[1], engine)
+    if no_html:
+        click.echo("[5/5] skipping mkdocs (--no-html)", err=True)
     click.echo(summary_lines(analysis)[0])
     if analysis.warning:
         click.echo(f"WARNING: {analysis.warning}")
@@ -122,14 +128,14 @@ def build(
 
 def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: tuple) -> None:
     """Train the checkpoint when asked; refuse a missing one (nothing is trained without --train)."""
-    from reporter.publish.outputs import CHECKPOINT, check_folder
-
     if train_first:
         if checkpoint == DEFAULT_CHECKPOINT:
             raise click.UsageError("--train needs --checkpoint DIR: the shipped checkpoint is part of modreport.")
-        folder = check_folder(checkpoint, CHECKPOINT, outputs, force=force)
+        from reporter.publish.outputs import CHECKPOINT, check_folder
+
+        check_folder(checkpoint, CHECKPOINT, outputs, force=force)  # refused before the line below
         click.echo(f"[1/5] training a model into {checkpoint} (default recipe)", err=True)
-        train_checkpoint(RECIPE, folder)
+        train_checkpoint(RECIPE, checkpoint, force=force, inputs=outputs)
     elif not checkpoint.exists():
         hint = (
             "reinstall modreport, or pass --checkpoint DIR"
@@ -141,39 +147,17 @@ def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: 
         click.echo(f"[1/5] loading {checkpoint}", err=True)
 
 
-def across_runs(
-    checkpoint: Path, analysis, runs: tuple[Path, ...], options, cache, train_first: bool, outputs: tuple
-) -> tuple[dict | None, list[str]]:
-    """The comparison for the Across runs page (None for one run), and the runs named but missing. A missing
-    run is trained (default recipe, its position among --runs as the seed) only with --train."""
+def train_missing(runs: tuple[Path, ...], outputs: tuple) -> None:
+    """With --train, each run named but missing is trained with the default recipe, its position among
+    --runs as the seed."""
     from dataclasses import replace
 
-    from reporter.compare import analyse_runs, compare, comparison_json
     from reporter.publish.outputs import CHECKPOINT, check_folder
-    from reporter.resources import CHECKPOINTS, shipped_runs
 
-    if not runs and checkpoint.resolve().parent == CHECKPOINTS.resolve():
-        runs = tuple(shipped_runs())
-    found, missing = [], []
     for seed, run in enumerate(runs):
-        if run.exists():
-            found.append(run)
-        elif train_first:
-            train_checkpoint(replace(RECIPE, seed=seed), check_folder(run, CHECKPOINT, outputs))
-            found.append(run)
-        else:
-            missing.append(str(run))
-    if not [run for run in found if run.resolve() != checkpoint.resolve()]:
-        return None, missing
-    found = [checkpoint, *(run for run in found if run.resolve() != checkpoint.resolve())]
-    compared = analyse_runs(
-        found,
-        options.thresholds,
-        cache,
-        lambda run: click.echo(f"      comparing {run}", err=True),
-        known={checkpoint.resolve(): analysis},
-    )
-    return comparison_json(compare(compared)), missing
+        if not run.exists():
+            check_folder(run, CHECKPOINT, outputs)  # refused before the progress bar
+            train_checkpoint(replace(RECIPE, seed=seed), run, inputs=outputs)
 
 
 @cli.command(short_help="Compare runs: heads matched by what they do, findings counted.")

@@ -21,8 +21,8 @@ def train(out: Path, recipe: Recipe, force: bool) -> None:
     from reporter.publish.outputs import CHECKPOINT, check_folder
 
     with one_sentence():
-        out = check_folder(out, CHECKPOINT, force=force)
-    result = train_checkpoint(recipe, out)
+        out = check_folder(out, CHECKPOINT, force=force)  # refused before the progress bar
+    result = train_checkpoint(recipe, out, force=force)
     final, first = result.config["training"]["final"], result.config["training"]["first_perfect_epoch"]
     seconds = result.history[-1]["wall_time"]
     reached = (
@@ -39,14 +39,12 @@ def train(out: Path, recipe: Recipe, force: bool) -> None:
     click.echo(f"Checkpoint written to {out}")
 
 
-def train_checkpoint(recipe: Recipe, directory: Path):
-    """Train under a progress bar on stderr and write the checkpoint into ``directory`` (checked with
-    `outputs.check_folder`), replacing it only once training succeeded."""
-    from reporter.model.checkpoint import save_checkpoint
-    from reporter.model.train import train as train_model
-    from reporter.publish.outputs import CHECKPOINT, replacing
+def train_checkpoint(recipe: Recipe, directory: Path, force: bool = False, inputs: tuple = ()):
+    """`api.train` under a progress bar on stderr: the checkpoint is written into ``directory`` only once
+    training succeeded."""
+    from reporter.api import train
 
-    with one_sentence(), replacing(directory, CHECKPOINT) as staging:
+    with one_sentence():
         with click.progressbar(length=recipe.epochs, label="Training", file=sys.stderr, item_show_func=str) as bar:
 
             def on_epoch(record: dict) -> None:
@@ -56,11 +54,10 @@ def train_checkpoint(recipe: Recipe, directory: Path):
                     f"train {record['train_accuracy']:.1%}  test {record['test_accuracy']:.1%}",
                 )
 
-            result = train_model(recipe, on_epoch)
+            result = train(directory, recipe, force=force, inputs=inputs, on_epoch=on_epoch)
             bar.update(recipe.epochs - len(result.history))
         if not sys.stderr.isatty():
             click.echo(f" {len(result.history)} epochs", err=True)
-        save_checkpoint(result.model, result.config, staging)
     return result
 
 
@@ -70,13 +67,13 @@ def check(checkpoint: Path) -> None:
     """Validate a checkpoint and print its shape, task and accuracy on all p² inputs."""
     import torch
 
+    from reporter.api import load
     from reporter.limits import check_bytes, check_fits
-    from reporter.model.checkpoint import load_checkpoint
     from reporter.model.task import all_inputs, answers
     from reporter.model.train import evaluate
 
     with one_sentence():
-        loaded = load_checkpoint(checkpoint, dtype=torch.float64)
+        loaded = load(checkpoint, dtype=torch.float64)
         cfg, task = loaded.config["model"], loaded.task
         check_fits(check_bytes(task.modulus, cfg["d_model"]), f"checking all {task.n_inputs} inputs")
     tokens = all_inputs(task)

@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import inspect
 
+from reporter.model.checkpoint import CheckpointError
 from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
 from reporter.model.task import POSITIONS, Task
 
 SIZES = ("n_layers", "n_heads", "d_model", "d_head", "d_mlp", "d_vocab", "d_vocab_out", "n_ctx")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or model config that cannot be used; the message is one sentence for the user."""
 
 
 def model_config(

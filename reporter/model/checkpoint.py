@@ -5,6 +5,11 @@ optionally ``training``, and ``model.safetensors`` holding the bridge's ``state_
 Loading never unpickles (JSON and safetensors only) and checks every size before it
 allocates: the safetensors header is read and compared with the shapes the config
 implies (built on the ``meta`` device, which allocates nothing) before the model exists.
+
+Each file is read and hashed once per build: `read_checkpoint` holds the bytes, their sha256 and the
+parsed config, and everything downstream (the cache's keys, the model, the provenance) reads that
+object. `build` and `training_record` raise `CheckpointError`, so this module imports them inside the
+functions that use them.
 """
 
 from __future__ import annotations
@@ -15,18 +20,43 @@ import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reporter.limits import check_fits
-from reporter.model.build import CheckpointError, build_model, check_model_config, weights_bytes
 from reporter.model.task import POSITIONS, Task
-from reporter.model.training_record import TrainingRecord, training_record
+
+if TYPE_CHECKING:
+    from reporter.model.training_record import TrainingRecord
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 MAX_CONFIG_BYTES = 16 * 2**20  # a config with a long training history is about 100 KB
 MAX_HEADER_BYTES = 16 * 2**20  # the safetensors header of a model with thousands of tensors
 DTYPES = {"F32": 4, "F64": 8, "F16": 2, "BF16": 2}  # safetensors dtype -> bytes per element
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or model config that cannot be used; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class CheckpointFiles:
+    """A checkpoint's two files, read once: their bytes and sha256, the parsed config and the weights'
+    checked header. Handed down so that one build reads and hashes each file once."""
+
+    directory: Path
+    config_bytes: bytes  # config.json as read
+    weights: bytes  # model.safetensors as read
+    config_sha256: str
+    weights_sha256: str
+    config: dict
+    task: Task
+    training: TrainingRecord | None
+    header: dict  # tensor name -> dtype, shape, offsets, checked against the file's size
+
+    @property
+    def weights_path(self) -> Path:
+        return self.directory / WEIGHTS_FILE
 
 
 @dataclass(frozen=True)
@@ -42,14 +72,20 @@ class Checkpoint:
 
 def save_checkpoint(model, config: dict, directory: Path) -> None:
     """Write config.json and model.safetensors into ``directory`` (which must exist)."""
+    from reporter.model.build import weights_bytes
+
     (directory / WEIGHTS_FILE).write_bytes(weights_bytes(model))
     text = json.dumps(config, indent=2, sort_keys=True, allow_nan=False)
     (directory / CONFIG_FILE).write_text(text + "\n")
 
 
-def read_config(directory: Path, check_keys: bool = True) -> tuple[dict, Task, TrainingRecord | None]:
-    """config.json of a checkpoint: its task and training record, every block checked (the model block's keys
-    against TransformerLens unless ``check_keys`` is False: for a config already checked in full)."""
+def read_checkpoint(directory: Path) -> CheckpointFiles:
+    """Read a checkpoint's two files once and check what needs no TransformerLens: the config's blocks and
+    sizes, and the weights' header against the file's size (`load_checkpoint` checks the rest)."""
+    from reporter.model.build import check_model_config
+    from reporter.model.training_record import training_record
+
+    directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"checkpoint directory {directory} does not exist.")
     path = directory / CONFIG_FILE
@@ -59,17 +95,34 @@ def read_config(directory: Path, check_keys: bool = True) -> tuple[dict, Task, T
         raise CheckpointError(
             f"{path} is {path.stat().st_size} bytes, more than a config can need ({MAX_CONFIG_BYTES})."
         )
+    config_bytes = path.read_bytes()
     try:
-        config = json.loads(path.read_bytes().decode("utf-8"), parse_constant=refuse_constant)
+        config = json.loads(config_bytes.decode("utf-8"), parse_constant=refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as error:
         raise CheckpointError(f"{path} is not valid JSON ({error}).") from None
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
         raise CheckpointError(f'{path} has no "model" object.')
     if not isinstance(config.get("task"), dict):
         raise CheckpointError(f'{path} has no "task" object.')
-    check_model_config(config["model"], str(path), check_keys)
+    check_model_config(config["model"], str(path), check_keys=False)  # the keys: in load_checkpoint
     task = task_from_config(config, path)
-    return config, task, training_record(config.get("training"), path)
+    training = training_record(config.get("training"), path)
+    weights_path = directory / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise CheckpointError(f"{weights_path} is missing.")
+    check_fits(weights_path.stat().st_size, f"reading {weights_path}")
+    weights = weights_path.read_bytes()
+    return CheckpointFiles(
+        directory=directory,
+        config_bytes=config_bytes,
+        weights=weights,
+        config_sha256=hashlib.sha256(config_bytes).hexdigest(),
+        weights_sha256=hashlib.sha256(weights).hexdigest(),
+        config=config,
+        task=task,
+        training=training,
+        header=parse_header(weights, weights_path),
+    )
 
 
 def refuse_constant(name: str):
@@ -95,21 +148,16 @@ def task_from_config(config: dict, path: Path) -> Task:
     return task
 
 
-def read_header(path: Path) -> dict[str, dict]:
-    """The tensors a safetensors file declares (name -> dtype, shape, offsets), checked against its size.
-
-    Reads only the header: nothing the file declares is allocated."""
-    if not path.is_file():
-        raise CheckpointError(f"{path} is missing.")
-    size = path.stat().st_size
-    with path.open("rb") as file:
-        prefix = file.read(8)
-        if len(prefix) < 8:
-            raise CheckpointError(f"{path} is not a readable safetensors file (it is only {size} bytes).")
-        (length,) = struct.unpack("<Q", prefix)
-        if length > min(MAX_HEADER_BYTES, size - 8):
-            raise CheckpointError(f"{path} is not a readable safetensors file (its header claims {length} bytes).")
-        raw = file.read(length)
+def parse_header(data: bytes, path: Path) -> dict[str, dict]:
+    """The tensors a safetensors file's bytes declare (name -> dtype, shape, offsets), checked against its
+    size. Nothing the file declares is allocated."""
+    size = len(data)
+    if size < 8:
+        raise CheckpointError(f"{path} is not a readable safetensors file (it is only {size} bytes).")
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > min(MAX_HEADER_BYTES, size - 8):
+        raise CheckpointError(f"{path} is not a readable safetensors file (its header claims {length} bytes).")
+    raw = data[8 : 8 + length]
     try:
         header = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -150,6 +198,8 @@ def check_shapes(header: dict[str, dict], config: dict, path: Path) -> None:
         )
     import torch
 
+    from reporter.model.build import build_model
+
     with torch.device("meta"):  # shapes only: nothing is allocated
         reference = dict(build_model(config).state_dict())
     missing = sorted(set(reference) - set(header))
@@ -168,14 +218,14 @@ def check_shapes(header: dict[str, dict], config: dict, path: Path) -> None:
             raise CheckpointError(f"{path}: tensor {name!r} is {found['dtype']}, the config needs F32 (float32).")
 
 
-def read_weights(path: Path) -> dict:
-    """The tensors of a checked safetensors file; any value that is not finite is refused."""
+def read_weights(data: bytes, path: Path) -> dict:
+    """The tensors of a checked safetensors file's bytes; any value that is not finite is refused."""
     import torch
     from safetensors import SafetensorError
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
     try:
-        weights = load_file(str(path))
+        weights = load(data)
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"{path} is not a readable safetensors file ({reason}).") from None
@@ -185,37 +235,31 @@ def read_weights(path: Path) -> dict:
     return weights
 
 
-def load_checkpoint(directory: Path, dtype=None) -> Checkpoint:
-    """Load and validate a checkpoint directory; any problem is one CheckpointError sentence.
+def load_checkpoint(checkpoint: Path | CheckpointFiles, dtype=None) -> Checkpoint:
+    """Load and validate a checkpoint (a directory, or its files already read); any problem is one
+    CheckpointError sentence.
 
     ``dtype=torch.float64`` runs the model in double precision (the analysis does: its
     numbers then do not depend on the CPU's float32 summation order)."""
-    directory = Path(directory)
-    config, task, training = read_config(directory)
-    weights_path = directory / WEIGHTS_FILE
-    check_shapes(read_header(weights_path), config["model"], weights_path)
+    from reporter.model.build import build_model, check_model_config
+
+    files = checkpoint if isinstance(checkpoint, CheckpointFiles) else read_checkpoint(checkpoint)
+    config, task = files.config, files.task
+    check_model_config(config["model"], str(files.directory / CONFIG_FILE))  # the keys, against TransformerLens
+    check_shapes(files.header, config["model"], files.weights_path)
     m = config["model"]
     check_fits(  # the first p inputs' activations at every position, in float32, while the logits are checked
         task.modulus * 4 * (task.modulus + 4 * m["d_model"] + (m.get("d_mlp") or 0)) * 4 * 2,
         f"checking the logits of this model (p = {task.modulus})",
     )
-    weights = read_weights(weights_path)
+    weights = read_weights(files.weights, files.weights_path)
     model = build_model(config["model"])
     model.load_state_dict(weights, strict=True)
     model.eval()
-    check_logits(model, task, weights_path)  # in float32, the precision the weights were made for
+    check_logits(model, task, files.weights_path)  # in float32, the precision the weights were made for
     if dtype is not None:
         model.to(dtype, print_details=False)
-    return Checkpoint(model=model, task=task, config=config, training=training, sha256=weights_digest(directory))
-
-
-def weights_digest(directory: Path) -> str:
-    """sha256 of a checkpoint's model.safetensors, read in blocks."""
-    digest = hashlib.sha256()
-    with (Path(directory) / WEIGHTS_FILE).open("rb") as file:
-        for block in iter(lambda: file.read(2**20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return Checkpoint(model=model, task=task, config=config, training=files.training, sha256=files.weights_sha256)
 
 
 def check_logits(model, task: Task, path: Path) -> None:

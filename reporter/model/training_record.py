@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from reporter.model.build import CheckpointError
+from reporter.model.checkpoint import CheckpointError
 from reporter.model.recipe import MAX_SEED
 
 SCALARS = (str, int, float, bool, type(None))

@@ -2,30 +2,63 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from importlib import import_module
+
 from reporter.publish.figures.style import Figure
 
 
-def draw_all(analysis) -> list[Figure]:
-    """Every figure the site shows; the training figure only when the history tracked its layers."""
-    from reporter.publish.figures.attention import layers_figure, mean_attention, pairs_figure
-    from reporter.publish.figures.heads import head_figure, heads_grid
-    from reporter.publish.figures.model import fourier_figure, positions_figure, training_figure
+@dataclass(frozen=True)
+class Plan:
+    """One figure to draw: ``function`` of the module ``figures.<module>`` on ``arguments``. The cache keys
+    a figure by its plan, so a figure whose values did not change is not drawn again."""
 
+    module: str  # attention, heads, model or runs
+    function: str
+    arguments: tuple
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}.{self.function}"
+
+    def digest(self) -> str:
+        """sha256 of the values the figure draws."""
+        from reporter.cache import digest
+
+        return digest(list(self.arguments))
+
+
+def figure_plans(analysis, comparison: dict | None = None) -> list[Plan]:
+    """Every figure the site shows; the training figure only when the history tracked its layers, the
+    niches across runs only with a comparison."""
     stats, roles, measured = analysis.stats, analysis.roles, analysis.measured
     holds = [{k: v.value for k, v in r.holds.items()} for r in analysis.reading.readings]
-    figures = [
-        heads_grid(stats, roles, analysis.thresholds),
-        mean_attention(stats),
-        pairs_figure(stats),
-        layers_figure(stats),
-        positions_figure(measured.contents, holds, stats.n_layers),
-        fourier_figure(measured.logits, measured.embedding, measured.unembedding, roles),
+    plans = [
+        Plan("heads", "heads_grid", (stats, roles, analysis.thresholds)),
+        Plan("attention", "mean_attention", (stats,)),
+        Plan("attention", "pairs_figure", (stats,)),
+        Plan("attention", "layers_figure", (stats,)),
+        Plan("model", "positions_figure", (measured.contents, holds, stats.n_layers)),
+        Plan("model", "fourier_figure", (measured.logits, measured.embedding, measured.unembedding, roles)),
     ]
-    figures += [head_figure(stats, h, role) for h, role in zip(stats.heads, roles, strict=True)]
+    plans += [Plan("heads", "head_figure", (stats, h, role)) for h, role in zip(stats.heads, roles, strict=True)]
     history = analysis.training.history if analysis.training else ()
     if history and history[0].layers:
-        figures.append(training_figure(history))
-    return figures
+        plans.append(Plan("model", "training_figure", (history,)))
+    if comparison:
+        plans.append(Plan("runs", "niches_figure", (comparison,)))
+    return plans
 
 
-__all__ = ["Figure", "draw_all"]
+def draw(plan: Plan) -> Figure:
+    """The figure a plan describes (matplotlib is imported here, not before)."""
+    module = import_module(f"reporter.publish.figures.{plan.module}")
+    return getattr(module, plan.function)(*plan.arguments)
+
+
+def draw_all(analysis, comparison: dict | None = None) -> list[Figure]:
+    """Every figure the site shows, drawn."""
+    return [draw(plan) for plan in figure_plans(analysis, comparison)]
+
+
+__all__ = ["Figure", "Plan", "draw", "draw_all", "figure_plans"]
