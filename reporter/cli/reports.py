@@ -76,7 +76,7 @@ def build(
     from reporter.publish.figures import draw_all
     from reporter.publish.figures.runs import niches_figure
     from reporter.publish.outputs import HTML, PAGES, check_apart, check_folder, replacing_all, write_files
-    from reporter.publish.render import site_files
+    from reporter.publish.render import site_files, terminal
     from reporter.publish.report import summary_lines
     from reporter.publish.site import build_html
 
@@ -104,7 +104,7 @@ def build(
                 build_html(MKDOCS_CONFIG, folders[0], folders[1], engine)
     click.echo(summary_lines(analysis)[0])
     if analysis.warning:
-        click.echo(f"WARNING: {analysis.warning}")
+        click.echo(f"WARNING: {terminal('warning_text', analysis.warning)}")
     if no_html:
         click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")
     else:
