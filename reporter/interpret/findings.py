@@ -56,6 +56,7 @@ def two_readings(id_: str, position: bool, content: bool, reason: str, evidence:
 
 
 def heads_specialise(roles: list[HeadRole], t: Thresholds) -> Finding:
+    """Heads divide the work: distinct niches by position, distinct roles (reads, carries) among needed heads."""
     by_position = sorted({r.looks.kind.value for r in roles} - {HeadLabel.mixed.value})
     working = [r for r in roles if r.importance is not Importance.inert]
     role_of = [(r.reads.kind.value, r.carries.value) for r in working]
@@ -72,6 +73,7 @@ def heads_specialise(roles: list[HeadRole], t: Thresholds) -> Finding:
 
 
 def inputs_dominate(stats: Stats, contents: list[dict], t: Thresholds) -> Finding:
+    """Most of `=`'s attention goes to `a` and `b` and `+` gets little: shares of all attention, both readings."""
     raw = {k: float(np.mean([layer.mean[k] for layer in stats.layers])) for k in stats.layers[0].mean}
     read = {k: float(np.mean([layer[k] for layer in contents])) for k in contents[0]}
     position = raw["a"] + raw["b"] > t.inputs_mass and raw["plus"] < t.plus_little
@@ -92,6 +94,7 @@ def not_applicable(id_: str) -> Finding:
 
 
 def layer0_broad(stats: Stats) -> Finding:
+    """Layer 0 has a higher mean entropy than every later layer."""
     if stats.n_layers < 2:
         return not_applicable("layer0_broad")
     entropies = [layer.entropy for layer in stats.layers]
@@ -102,6 +105,7 @@ def layer0_broad(stats: Stats) -> Finding:
 
 
 def later_layers_sharp(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Finding:
+    """Later layers are sharp (mean_max) and most of their heads read a single operand at a time."""
     if stats.n_layers < 2:
         return not_applicable("later_layers_sharp")
     later = [r for r in roles if r.layer > 0]
@@ -123,6 +127,7 @@ def later_layers_sharp(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Fi
 
 
 def layer0_self(stats: Stats, readings: list[LayerReading], roles: list[HeadRole], t: Thresholds) -> Finding:
+    """Layer 0 gives `=` a strong share of its attention; by content, only if `=` holds something there."""
     on_self = stats.layers[0].mean["equals"]
     position = on_self >= t.self_strong
     constant = readings[0].holds["equals"] is Carries.nothing
@@ -134,6 +139,7 @@ def layer0_self(stats: Stats, readings: list[LayerReading], roles: list[HeadRole
 
 
 def plus_rises(stats: Stats, contents: list[dict], t: Thresholds) -> Finding:
+    """Every later layer gives `+` at least `plus_rise` more attention than layer 0."""
     if stats.n_layers < 2:
         return not_applicable("plus_rises")
     raw = [layer.mean["plus"] for layer in stats.layers]
@@ -145,6 +151,7 @@ def plus_rises(stats: Stats, contents: list[dict], t: Thresholds) -> Finding:
 
 
 def routing_story(broad: Finding, stats: Stats, contents: list[dict], roles: list[HeadRole], t: Thresholds) -> Finding:
+    """Layer 0 is broad and later layers route the operands: most of their attention, through heads that matter."""
     if stats.n_layers < 2:
         return not_applicable("routing_story")
     later = [r for r in roles if r.layer > 0]
@@ -158,6 +165,7 @@ def routing_story(broad: Finding, stats: Stats, contents: list[dict], roles: lis
 
 
 def sinks(roles: list[HeadRole], t: Thresholds) -> Finding:
+    """Some heads write a constant at `=` (they carry nothing), with where each looks and its ablation cost."""
     found = [r for r in roles if r.carries is Carries.nothing]
     evidence = {
         "sinks": [r.name for r in found],
@@ -169,6 +177,7 @@ def sinks(roles: list[HeadRole], t: Thresholds) -> Finding:
 
 
 def labels_causally_confirmed(roles: list[HeadRole], t: Thresholds) -> Finding:
+    """Interventions bear out at least `confirmed_share` of the heads whose description can be tested."""
     checked = [r for r in roles if r.confirmed is not None]
     confirmed = [r for r in checked if r.confirmed]
     share = len(confirmed) / len(checked) if checked else 0.0
