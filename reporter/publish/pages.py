@@ -7,6 +7,7 @@ between rules, compares labels or does arithmetic. Each code has its wording in 
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from reporter.analysis import Analysis, LearningWarning
@@ -50,6 +51,7 @@ class Pages:
     threshold_groups: list[str]  # the threshold table's groups, in table order
     chance: float  # the accuracy of a guess: 1 / p
     a_share_low: float  # the low end of the a-share cut: 1 - a_share_extreme
+    label_counts: dict  # kind of label -> label -> number of heads (the baseline table)
 
 
 def looks_quoted(head: dict) -> str:
@@ -119,6 +121,17 @@ def plus_statements(findings: list[Finding]) -> dict:
     }
 
 
+def label_counts(report: dict) -> dict:
+    """How many heads earn each label, by kind of label (sorted by label)."""
+    kinds = {
+        "looks": lambda h: h["label"],
+        "reads": lambda h: h["reads"]["label"],
+        "carries": lambda h: h["carries"]["label"],
+        "importance": lambda h: h["causal"]["importance"],
+    }
+    return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
+
+
 def threshold_groups() -> list[str]:
     """The groups of the threshold table, in the order their first threshold appears."""
     return list(dict.fromkeys(Thresholds.group_of(name) for name, _ in Thresholds.reasons()))
@@ -137,4 +150,5 @@ def page_model(analysis: Analysis, report: dict) -> Pages:
         threshold_groups=threshold_groups(),
         chance=1 / analysis.stats.task.modulus,
         a_share_low=1 - analysis.thresholds.a_share_extreme,
+        label_counts=label_counts(report),
     )

@@ -9,7 +9,6 @@ before any template sees them.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -77,17 +76,6 @@ def foreign(value):
     return value
 
 
-def label_counts(report: dict) -> dict:
-    """How many heads earn each label, by kind of label (sorted by label)."""
-    kinds = {
-        "looks": lambda h: h["label"],
-        "reads": lambda h: h["reads"]["label"],
-        "carries": lambda h: h["carries"]["label"],
-        "importance": lambda h: h["causal"]["importance"],
-    }
-    return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
-
-
 def page_context(
     analysis: Analysis, report: dict, figures: list, comparison: dict | None = None, runs_missing: tuple[str, ...] = ()
 ) -> dict:
@@ -119,7 +107,7 @@ def page_context(
         "threshold_groups": pages.threshold_groups,
         "chance": pages.chance,
         "a_share_low": pages.a_share_low,
-        "label_counts": label_counts(report),
+        "label_counts": pages.label_counts,
         "comparison": comparison,
         "across": {f["id"]: f for f in comparison["findings"]} if comparison else {},
         "runs_missing": list(runs_missing),
