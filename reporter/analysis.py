@@ -197,22 +197,26 @@ class Analysis:
         return [role.looks for role in self.reading.roles]
 
     @property
-    def warning(self) -> str | None:
-        """Said on every page when the model has not fully learned the task."""
+    def warning(self) -> LearningWarning | None:
+        """Said on every page when the model has not fully learned the task; None when it has."""
         accuracy, floor = self.stats.accuracy, self.thresholds.low_accuracy
         held_out = accuracy.get("test")
         if accuracy["all"] < floor:
-            return (
-                f"The model answers only {100 * accuracy['all']:.1f}% of all inputs correctly (below "
-                f"{100 * floor:.0f}%): these findings describe a model that has not learned the task."
-            )
+            return LearningWarning("unlearned", accuracy["all"], held_out, floor)
         if held_out is not None and held_out < 1:
-            return (
-                f"The model answers {100 * held_out:.1f}% of the inputs it never trained on correctly "
-                f"({100 * accuracy['all']:.1f}% of all inputs): it has not fully learned the task, and "
-                "what follows describes a model that still fails on some inputs."
-            )
+            return LearningWarning("held_out_fails", accuracy["all"], held_out, floor)
         return None
+
+
+@dataclass(frozen=True)
+class LearningWarning:
+    """Why the pages warn, as a code the templates word: "unlearned" (below ``floor`` on all inputs) or
+    "held_out_fails" (some input it never trained on is wrong). Accuracies are shares of inputs."""
+
+    code: str
+    accuracy: float  # on all inputs
+    held_out: float | None  # on the inputs it never trained on; None without a split
+    floor: float  # the low_accuracy threshold
 
 
 def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:

@@ -8,14 +8,14 @@ A run whose model has not fully learned the task is shown with its warning and l
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from reporter.analysis import Analysis
+from reporter.assignment import assignment
 from reporter.interpret.roles import HeadRole
 from reporter.model.task import POSITION_KEYS
 
@@ -80,52 +80,6 @@ def profile(run: Run, role: HeadRole) -> np.ndarray:
     s = role.write.shares
     carried = np.array([s.a, s.b, s.interaction, s.answer]) * (0.0 if role.carries.value == "nothing" else 1.0)
     return np.concatenate([attention, carried, [math.log1p(max(0.0, role.effects.ablation_equals.delta_loss))]])
-
-
-def assignment(cost: np.ndarray) -> list[int]:
-    """The column for each row that minimises the total cost (square ``cost``; exact, by the Hungarian
-    method for more than 8 rows, by trying every permutation below)."""
-    n = cost.shape[0]
-    if n <= 8:
-        best = min(itertools.permutations(range(n)), key=lambda perm: (sum(cost[i, perm[i]] for i in range(n)), perm))
-        return list(best)
-    return hungarian(cost)
-
-
-def hungarian(cost: np.ndarray) -> list[int]:
-    """Kuhn-Munkres with potentials, O(n³): the optimal assignment of rows to columns."""
-    n = cost.shape[0]
-    u, v = np.zeros(n + 1), np.zeros(n + 1)
-    match, way = np.zeros(n + 1, dtype=int), np.zeros(n + 1, dtype=int)
-    for row in range(1, n + 1):
-        match[0], column = row, 0
-        low, used = np.full(n + 1, np.inf), np.zeros(n + 1, dtype=bool)
-        while True:
-            used[column] = True
-            i, delta, nxt = match[column], np.inf, 0
-            for j in range(1, n + 1):
-                if not used[j]:
-                    reduced = cost[i - 1, j - 1] - u[i] - v[j]
-                    if reduced < low[j]:
-                        low[j], way[j] = reduced, column
-                    if low[j] < delta:
-                        delta, nxt = low[j], j
-            for j in range(n + 1):
-                if used[j]:
-                    u[match[j]] += delta
-                    v[j] -= delta
-                else:
-                    low[j] -= delta
-            column = nxt
-            if match[column] == 0:
-                break
-        while column:
-            previous = way[column]
-            match[column], column = match[previous], previous
-    result = [0] * n
-    for j in range(1, n + 1):
-        result[match[j] - 1] = j - 1
-    return result
 
 
 @dataclass(frozen=True)
@@ -208,7 +162,6 @@ def finding_recurrence(runs: list[Run]) -> list[dict]:
         rows.append(
             {
                 "id": finding.id,
-                "claim": finding.claim,
                 "holds_in": sum(verdicts[r.name].holds is True for r in counted),
                 "by_position_in": sum(verdicts[r.name].by_position is True for r in counted),
                 "by_content_in": sum(verdicts[r.name].by_content is True for r in counted),
@@ -227,7 +180,7 @@ class Comparison:
     groups: list[Group]
     niches: list[dict]
     findings: list[dict]
-    notes: list[str]  # what was chosen where the runs differ in shape
+    notes: list[dict]  # what was chosen where the runs differ, each a code with its numbers (the templates word it)
 
 
 def compare(runs: list[Run]) -> Comparison:
@@ -241,12 +194,8 @@ def compare(runs: list[Run]) -> Comparison:
         )
     notes = []
     shapes = {(r.analysis.stats.n_layers, r.analysis.stats.n_heads) for r in runs}
-    if len(shapes) > 1:
-        notes.append(
-            "The runs differ in shape ("
-            + ", ".join(f"{l} layers x {h} heads" for l, h in sorted(shapes))
-            + "): heads are matched within the layers all runs have, and findings compared as they are."
-        )
+    if len(shapes) > 1:  # heads are matched within the layers all runs have, findings compared as they are
+        notes.append({"code": "shapes_differ", "shapes": [list(shape) for shape in sorted(shapes)]})
     return Comparison(runs, match_heads(runs), niche_counts(runs), finding_recurrence(runs), notes)
 
 
@@ -262,7 +211,7 @@ def comparison_json(comparison: Comparison) -> dict:
                     "seed": run.seed,
                     "accuracy": run.analysis.stats.accuracy,
                     "first_perfect_epoch": run.analysis.training.first_perfect_epoch if run.analysis.training else None,
-                    "warning": run.analysis.warning,
+                    "warning": asdict(run.analysis.warning) if run.analysis.warning else None,
                     "counted": run.counted,
                     "heads": [
                         {
@@ -274,7 +223,7 @@ def comparison_json(comparison: Comparison) -> dict:
                             "carries": r.carries.value,
                             "importance": r.importance.value,
                             "delta_loss": r.effects.ablation_equals.delta_loss,
-                            "headline": r.headline,
+                            "niche": r.niche,
                         }
                         for r in run.analysis.roles
                     ],
@@ -301,6 +250,8 @@ def comparison_json(comparison: Comparison) -> dict:
 
 def compare_lines(comparison: Comparison) -> list[str]:
     """What `modreport compare` prints: the runs, the matched heads layer by layer, and what recurs."""
+    from reporter.publish.render import terminal
+
     lines = []
     for run in comparison.runs:
         a = run.analysis.stats.accuracy
@@ -309,7 +260,7 @@ def compare_lines(comparison: Comparison) -> list[str]:
             f"{run.name}: seed {run.seed}, accuracy {100 * a['all']:.1f}%{held}"
             + ("" if run.counted else "  (not counted: it has not fully learned the task)")
         )
-    lines += comparison.notes
+    lines += [terminal("note", note) for note in comparison.notes]
     lines.append("heads matched within each layer (role: where it reads by content · what it carries):")
     for group in comparison.groups:
         members = ", ".join(f"{run}:{head}" for run, head in group.members)

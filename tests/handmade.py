@@ -147,6 +147,16 @@ def findings_by_id(findings: list[Finding]) -> dict:
     return {f.id: f for f in findings}
 
 
+def said(finding: Finding, macro: str | None = None) -> str:
+    """What the pages say about a finding: its id's macro in the shipped `_findings.j2` (or ``macro``, e.g.
+    "why" for the reason its deciding reading decides), as the index and layers pages render it."""
+    from reporter.publish.render import environment
+    from reporter.resources import TEMPLATES
+
+    module = environment(TEMPLATES).get_template("_findings.j2").module
+    return getattr(module, macro or finding.id)(finding)
+
+
 def write_handmade(directory: Path, modulus: int, heads: list[list[str]], readout: bool = False) -> Path:
     """Save a hand-made model as a checkpoint directory (contract 2)."""
     model, config, task = handmade_model(modulus, heads, readout)

@@ -47,7 +47,10 @@ def test_other_shape_and_modulus_is_analysed_and_labelled(handmade_97, tmp_path)
 
 def test_report_keeps_contract_3(handmade_97, tmp_path):
     _, report = run_analyze(handmade_97, tmp_path)
-    assert report["schema_version"] == 2
+    assert report["schema_version"] == 3
+    for finding in report["findings"]:  # data, not prose: the templates word each finding by its id
+        assert {"id", "holds", "by_position", "by_content", "decided_by", "reason", "evidence"} <= set(finding)
+        assert not {"text", "why", "claim"} & set(finding)
     head = report["heads"][0]
     assert {"label", "reads", "carries", "causal", "rule"} <= set(head)
     assert set(head["causal"]["ablation"]) == {"equals", "all_positions"}
@@ -105,8 +108,8 @@ def test_bad_pairs_are_refused_with_the_bad_pair_named(handmade_97, tmp_path, pa
 def test_untrained_model_report_carries_a_warning(handmade_97, tmp_path):
     result, report = run_analyze(handmade_97, tmp_path)
     assert report["accuracy"]["all"] < 0.99
-    assert "has not learned the task" in report["warning"]
-    assert "WARNING:" in result.output
+    assert report["warning"]["code"] == "unlearned"
+    assert "WARNING:" in result.output and "has not learned the task" in result.output
 
 
 def test_trained_model_has_no_warning_and_knows_its_split(tiny_checkpoint, tmp_path):
@@ -118,7 +121,7 @@ def test_trained_model_has_no_warning_and_knows_its_split(tiny_checkpoint, tmp_p
 def test_json_to_stdout_is_the_whole_report(handmade_97):
     result = invoke("analyze", "--checkpoint", handmade_97, "--json", "-")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["schema_version"] == 2
+    assert json.loads(result.stdout)["schema_version"] == 3
 
 
 def test_threshold_overrides_change_labels_and_are_recorded(handmade_97, tmp_path):

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from reporter.interpret.findings import Finding
 from reporter.publish.site import ENGINES
 from reporter.resources import TEMPLATES
 from tests.conftest import invoke
-from tests.handmade import write_handmade
+from tests.handmade import said, write_handmade
 
 PAGES = [
     "across.md",
@@ -65,7 +66,7 @@ def test_pages_speak_from_the_data(built):
     for head in report["heads"]:
         assert f"| {head['label']} |" in index
     for finding in report["findings"]:
-        assert finding["text"] in index
+        assert said(Finding(**finding)) in index
     assert "has not learned the task" not in index
     assert "not applicable" in index  # a one-layer model has no later layers
 

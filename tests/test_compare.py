@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from reporter.analysis import Options, analyse
-from reporter.compare import CompareError, Run, assignment, compare, comparison_json, hungarian
+from reporter.assignment import assignment, hungarian
+from reporter.compare import CompareError, Run, compare, comparison_json
 from reporter.interpret.thresholds import Thresholds
+from reporter.publish.render import terminal
 from tests.conftest import invoke
 
 # Hand-made models answer nothing: counted here by a warning threshold of 0, except where a test says so.
@@ -52,11 +54,11 @@ def test_a_run_that_has_not_learned_the_task_is_shown_but_not_counted(handmade_c
     comparison = compare(
         [run(handmade_checkpoint, "first", FIRST), run(handmade_checkpoint, "shuffled", SHUFFLED), untrained]
     )
-    assert not untrained.counted and "has not learned the task" in untrained.analysis.warning
+    assert not untrained.counted and "has not learned the task" in terminal("warning_text", untrained.analysis.warning)
     assert all(row["of"] == 2 for row in comparison.findings)
     document = comparison_json(comparison)
     shown = {r["checkpoint"]: r for r in document["runs"]}
-    assert shown["untrained"]["counted"] is False and shown["untrained"]["warning"]
+    assert shown["untrained"]["counted"] is False and shown["untrained"]["warning"]["code"] == "unlearned"
     assert {"runs", "groups", "findings"} <= set(document)
 
 
@@ -67,7 +69,7 @@ def test_runs_of_different_moduli_are_refused_and_different_shapes_said(handmade
         compare([a, b])
     smaller = Run("small", analyse(handmade_checkpoint(13, [["a:copy", "b:copy"]]), COUNTED))
     comparison = compare([a, smaller])
-    assert "differ in shape" in comparison.notes[0]
+    assert comparison.notes[0]["code"] == "shapes_differ" and "differ in shape" in terminal("note", comparison.notes[0])
     assert {g.layer for g in comparison.groups} == {0}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from reporter.interpret.findings import plus_statements
-from tests.handmade import analysed, findings_by_id
+from reporter.publish.pages import plus_statements
+from tests.handmade import analysed, findings_by_id, said
 
 # Layer 0 broad and on = itself; later layers sharp on a or b, and one head on + each.
 SEED_STORY = [
@@ -24,7 +24,7 @@ def findings_of(modulus, heads, readout=False):
 def test_seed_story_holds_by_position_on_a_model_built_to_tell_it():
     findings = findings_of(13, SEED_STORY)
     for id_ in ("heads_specialise", "layer0_broad", "later_layers_sharp", "layer0_self", "plus_rises", "routing_story"):
-        assert findings[id_].by_position is True, (id_, findings[id_].text)
+        assert findings[id_].by_position is True, (id_, said(findings[id_]))
 
 
 def test_reversed_layer_story_is_reported_as_not_holding():
@@ -32,7 +32,7 @@ def test_reversed_layer_story_is_reported_as_not_holding():
     findings = findings_of(13, [["a", "b", "larger"], ["uniform", "uniform", "ab_plus"]])
     broad = findings["layer0_broad"]
     assert broad.holds is False and broad.by_position is False
-    assert broad.text.startswith("Layer 0 is not the broadest")
+    assert said(broad).startswith("Layer 0 is not the broadest")
     assert broad.evidence["entropy_by_layer"][0] < broad.evidence["entropy_by_layer"][1]
     assert findings["routing_story"].holds is False
     assert findings["later_layers_sharp"].holds is False
@@ -59,7 +59,7 @@ def test_attention_to_plus_that_holds_a_is_attention_to_a_by_content():
     findings = findings_of(13, [["a:copy", "equals"], ["plus", "b"]])
     rises, dominate = findings["plus_rises"], findings["inputs_dominate"]
     assert rises.by_position is True and rises.by_content is False and rises.holds is False
-    assert rises.decided_by == "content" and "holds `a`" in rises.why
+    assert rises.decided_by == "content" and "holds `a`" in said(rises, "why")
     assert dominate.evidence["attention_by_content"]["plus"] == pytest.approx(0, abs=1e-9)
 
 
@@ -67,16 +67,16 @@ def test_layer0_on_a_constant_equals_holds_by_position_but_not_by_content():
     findings = findings_of(13, [["equals", "equals:constant"], ["a", "b"]])
     on_self = findings["layer0_self"]
     assert on_self.holds is True and on_self.by_position is True and on_self.by_content is False
-    assert "holds the same vector on every input" in on_self.text
+    assert "holds the same vector on every input" in said(on_self)
 
 
 def test_a_head_that_writes_a_constant_is_a_sink():
     findings = findings_of(13, [["a:copy", "equals:constant"]], readout=True)
     assert findings["sinks"].holds is True and findings["sinks"].evidence["sinks"] == ["L0H1"]
-    assert "L0H1 looks self" in findings["sinks"].text
+    assert "L0H1 looks self" in said(findings["sinks"])
 
 
 def test_single_layer_model_cannot_compare_layers():
     findings = findings_of(11, [["a", "b"]])
     assert findings["layer0_broad"].holds is None
-    assert "single layer" in findings["layer0_broad"].text
+    assert "single layer" in said(findings["layer0_broad"])

@@ -94,6 +94,7 @@ def build(
 ) -> None:
     """Analyse a checkpoint and publish the report as a website."""
     from reporter.api import analyse, build_site, site_targets
+    from reporter.publish.render import terminal
     from reporter.publish.report import summary_lines
 
     site = None if no_html else html
@@ -118,7 +119,7 @@ def build(
         click.echo("[5/5] skipping mkdocs (--no-html)", err=True)
     click.echo(summary_lines(analysis)[0])
     if analysis.warning:
-        click.echo(f"WARNING: {analysis.warning}")
+        click.echo(f"WARNING: {terminal('warning_text', analysis.warning)}")
     if no_html:
         click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")
     else:

@@ -169,22 +169,16 @@ class HeadRole:
         return head_name(self.layer, self.head)
 
     @property
-    def headline(self) -> str:
-        """What the head does, in a few words, from its labels (the overview grid shows it)."""
+    def niche(self) -> str:
+        """What the head does, as a code from its labels (the figures word it): "sink" (it writes a constant),
+        "switches" (between a and b, by content), "answer" (it carries it), else its label by content."""
         if self.carries is Carries.nothing:
-            return "sink: writes a constant"
+            return "sink"
         if self.reads.kind is HeadLabel.switches_ab:
-            return "switches a / b" + (f", k = {self.preference.frequency}" if self.preference else "")
+            return "switches"
         if self.carries is Carries.answer:
-            return "carries the answer"
-        return {
-            HeadLabel.attends_a: "reads a",
-            HeadLabel.attends_b: "reads b",
-            HeadLabel.splits_ab: "splits a, b",
-            HeadLabel.spread: "spread",
-            HeadLabel.self: "reads =",
-            HeadLabel.attends_plus: "reads +",
-        }.get(self.reads.kind, f"mixed, carries {self.carries.value}")
+            return "answer"
+        return self.reads.kind.value
 
     @property
     def quoted_sufficiency(self) -> Sufficiency:

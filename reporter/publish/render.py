@@ -1,23 +1,24 @@
 """Fill the Jinja templates into the Markdown site: pages, figures, style sheets and report.json.
 
-Templates choose wording and layout; everything they say is decided by the stages and
-handed over here. One set of filters formats every number and token. Strings that are
-not ours (a checkpoint's folder name and recipe, the command line) are escaped for
-Markdown and HTML before any template sees them.
+Templates choose wording and layout; everything they say is decided by the stages and the
+page model (pages.py) and handed over here. One set of filters formats every number and token,
+and `terminal` words a code for the CLI with the pages' own macro. Strings that are not ours
+(a checkpoint's folder name and recipe, the command line) are escaped for Markdown and HTML
+before any template sees them.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
 from reporter.analysis import Analysis
-from reporter.interpret.findings import plus_statements
 from reporter.interpret.sensitivity import unstable_heads
 from reporter.interpret.thresholds import SWEEP_FACTORS, SWEEP_STEPS
 from reporter.model.task import TOKEN_OF
+from reporter.publish.pages import page_model
 from reporter.publish.report import dumps, report_json, rounded
+from reporter.resources import TEMPLATES
 
 PAGES = (
     "index.md",
@@ -45,11 +46,11 @@ def percent(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{100 * value:.{digits}f}%"
 
 
-def number(value: float | None, digits: int = 2) -> str:
-    """0.1234 -> "0.12"; a value that rounds to zero is "0.00", never "-0.00"."""
+def number(value: float | None, digits: int = 2, signed: bool = False) -> str:
+    """0.1234 -> "0.12" (or "+0.12" when ``signed``); a value that rounds to zero is "0.00", never "-0.00"."""
     if value is None:
         return "n/a"
-    return f"{round(value, digits) + 0.0:.{digits}f}"
+    return f"{round(value, digits) + 0.0:{'+' if signed else ''}.{digits}f}"
 
 
 def value(x: float) -> str:
@@ -75,35 +76,6 @@ def foreign(value):
     return value
 
 
-def position_holds(report: dict) -> dict[int, list[tuple[str, str]]]:
-    """Layer -> the positions that hold something other than their own token there, as (token, what)."""
-    held = {}
-    for row in report["positions"]:
-        own = {"a": "a", "b": "b"}.get(row["position"])
-        if row["carries"] != own:
-            what = {
-                "nothing": "a constant",
-                "a": "`a`",
-                "b": "`b`",
-                "a_and_b": "both operands",
-                "answer": "the partial answer",
-                "mixed": "a mix",
-            }[row["carries"]]
-            held.setdefault(row["layer"], []).append((token(row["position"]), what))
-    return held
-
-
-def label_counts(report: dict) -> dict:
-    """How many heads earn each label, by kind of label (sorted by label)."""
-    kinds = {
-        "looks": lambda h: h["label"],
-        "reads": lambda h: h["reads"]["label"],
-        "carries": lambda h: h["carries"]["label"],
-        "importance": lambda h: h["causal"]["importance"],
-    }
-    return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
-
-
 def page_context(
     analysis: Analysis, report: dict, figures: list, comparison: dict | None = None, runs_missing: tuple[str, ...] = ()
 ) -> dict:
@@ -117,6 +89,7 @@ def page_context(
     training = rounded(asdict(analysis.training)) if analysis.training else None
     if training:
         training["recipe"] = foreign(training["recipe"])
+    pages = page_model(analysis, report)
     return {
         "report": pages_report,
         "figures": {
@@ -125,10 +98,16 @@ def page_context(
         },
         "training": training,
         "unstable": unstable_heads(analysis.sensitivity),
-        "findings": {f["id"]: f for f in report["findings"]},
-        "plus_statements": rounded(plus_statements(analysis.findings)),
-        "position_holds": position_holds(report),
-        "label_counts": label_counts(report),
+        "findings": pages.findings,
+        "trends": pages.trends,
+        "plus_statements": rounded(pages.plus_statements),
+        "heads": pages.heads,
+        "position_holds": pages.position_holds,
+        "warning": pages.warning,
+        "threshold_groups": pages.threshold_groups,
+        "chance": pages.chance,
+        "a_share_low": pages.a_share_low,
+        "label_counts": pages.label_counts,
         "comparison": comparison,
         "across": {f["id"]: f for f in comparison["findings"]} if comparison else {},
         "runs_missing": list(runs_missing),
@@ -199,6 +178,12 @@ def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
         except Exception as error:  # a template's own expression failed (a division by zero, a bad filter argument)
             raise TemplateError(f"template {name} cannot be rendered: {type(error).__name__}: {error}.") from None
     return pages
+
+
+def terminal(macro: str, value, template_dir: Path = TEMPLATES) -> str:
+    """A code worded for the terminal by the pages' own macro in ``_macros.j2`` ("warning_text", "note"), so
+    that the pages and the terminal say the same sentence."""
+    return getattr(environment(template_dir).get_template("_macros.j2").module, macro)(value).strip()
 
 
 def inside(path: Path, root: Path) -> bool:

@@ -14,7 +14,8 @@ import numpy as np
 from reporter.analysis import Analysis
 from reporter.interpret.thresholds import Thresholds
 
-SCHEMA_VERSION = 2  # 2: what heads carry, causal effects, positions, Fourier, baseline
+SCHEMA_VERSION = 3  # 2: what heads carry, causal effects, positions, Fourier, baseline; 3: data, not prose
+#                    (findings lose text, why and claim and gain reason and scope; warning is a code)
 DIGITS = 6  # decimals kept in report.json
 MODEL_KEYS = (
     "n_layers",
@@ -182,7 +183,7 @@ def report_json(analysis: Analysis) -> dict:
             "model": {k: model[k] for k in MODEL_KEYS if k in model},
             "task": {**stats.task.to_json(), "n_inputs": stats.task.n_inputs},
             "accuracy": stats.accuracy,
-            "warning": analysis.warning,
+            "warning": asdict(analysis.warning) if analysis.warning else None,
             "heads": [
                 head_record(h, role, analysis.thresholds) for h, role in zip(stats.heads, analysis.roles, strict=True)
             ],
@@ -235,7 +236,9 @@ def summary_lines(analysis: Analysis) -> list[str]:
         f"accuracy {100 * stats.accuracy['all']:.2f}% on all {stats.task.n_inputs} inputs"
     ]
     if analysis.warning:
-        lines.append(f"WARNING: {analysis.warning}")
+        from reporter.publish.render import terminal  # the pages' own wording (render imports this module)
+
+        lines.append(f"WARNING: {terminal('warning_text', analysis.warning)}")
     lines.append(
         f"{'head':<6} {'looks at':<13} {'reads':<13} {'carries':<8} {'matters':<8} {'Δloss':>6}   "
         f"{'a':>4} {'+':>4} {'b':>4} {'=':>4}"
@@ -246,8 +249,12 @@ def summary_lines(analysis: Analysis) -> list[str]:
             f"{h.name:<6} {role.looks.kind.value:<13} {role.reads.kind.value:<13} {role.carries.value:<8} "
             f"{role.importance.value:<8} {role.effects.ablation_equals.delta_loss:6.3f}   {means}"
         )
-    lines.append("findings:")
+    lines.append("findings (the pages say what the data show):")
     marks = {True: "holds", False: "does not hold", None: "n/a"}
-    for finding in analysis.findings:
-        lines.append(f"  {finding.id:<25} {marks[finding.holds]:<13} {finding.text}")
+    for f in analysis.findings:
+        line = f"  {f.id:<25} {marks[f.holds]}"
+        if f.reason is not None:  # judged by position and by content: say which decides
+            by = f"by position {marks[f.by_position]}, by content {marks[f.by_content]}; {f.decided_by} decides"
+            line = f"{line:<41} ({by})"
+        lines.append(line)
     return lines

@@ -19,6 +19,7 @@ from reporter.publish.figures.style import (
     Figure,
     cell,
     fixed,
+    headline,
     style,
     to_csv,
     to_png,
@@ -38,7 +39,7 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
             said = role.carries.value in ("answer", "nothing")  # the headline already says what it carries
             lines = [
                 (role.name, 11, "bold"),
-                (role.headline, 10.5, "normal"),
+                (headline(role), 10.5, "normal"),
                 (f"looks {looks}" if role.reads.kind == role.looks.kind else f"by position: {looks}", 9, "normal"),
                 (f"Δ {delta} nats" if said else f"carries {role.carries.value} · Δ {delta}", 9, "normal"),
             ]
@@ -83,7 +84,7 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
         alt = (
             "Grid of all heads by layer and head, coloured by how much the model needs each: "
             + "; ".join(
-                f"{r.name} {r.importance.value}, {r.headline}"
+                f"{r.name} {r.importance.value}, {headline(r)}"
                 + ("" if r.carries.value in ("answer", "nothing") else f", carries {r.carries.value}")
                 for r in roles
             )
@@ -100,7 +101,7 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
                 r.importance.value,
                 r.effects.ablation_equals.delta_loss,
                 r.effects.ablation_equals.accuracy,
-                r.headline,
+                headline(r),
             ]
             for r in roles
         ]
@@ -256,10 +257,10 @@ def head_figure(stats: Stats, h: HeadStats, role: HeadRole) -> Figure:
         distribution(dist_ax, h, stats.task.n_inputs)
         carried(content_ax, role)
         effects(effect_ax, role)
-        fig.suptitle(f"{h.name}: {role.headline}", fontweight="bold", fontsize=13)
+        fig.suptitle(f"{h.name}: {headline(role)}", fontweight="bold", fontsize=13)
         fig.tight_layout()
         alt = (
-            f"Head {h.name} ({role.headline}): a map over the (a, b) grid of the position that gets the most "
+            f"Head {h.name} ({headline(role)}): a map over the (a, b) grid of the position that gets the most "
             f"attention on each input; its attention from = to a, +, b and = over all inputs (mean a "
             f"{h.mean['a']:.2f}, + {h.mean['plus']:.2f}, b {h.mean['b']:.2f}, = {h.mean['equals']:.2f}); what its "
             f"write at = carries ({role.carries.value}); and the loss after each intervention on it."

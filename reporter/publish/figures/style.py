@@ -16,6 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from reporter.interpret.roles import HeadRole
+
 DPI = 100
 # Okabe & Ito (2008), a palette that stays distinct under the common colour-vision deficiencies.
 POSITION_COLOURS = {"a": "#0072B2", "plus": "#999999", "b": "#E69F00", "equals": "#009E73"}
@@ -90,3 +92,24 @@ def cell(ax, x: float, y: float, colour: str, edge: float = 0.8) -> None:
 
 def style():
     return plt.rc_context(STYLE)
+
+
+NICHES = {
+    "sink": "sink: writes a constant",
+    "answer": "carries the answer",
+    "attends_a": "reads a",
+    "attends_b": "reads b",
+    "splits_ab": "splits a, b",
+    "spread": "spread",
+    "self": "reads =",
+    "attends_plus": "reads +",
+}  # a head's niche code (HeadRole.niche) as the figures' few words
+
+
+def headline(role: HeadRole) -> str:
+    """What the head does, in a few words, from its niche code (the overview grid and each head's title)."""
+    if role.niche == "switches":
+        return "switches a / b" + (f", k = {role.preference.frequency}" if role.preference else "")
+    if role.niche == "mixed":
+        return f"mixed, carries {role.carries.value}"
+    return NICHES[role.niche]

@@ -1,0 +1,154 @@
+"""The page model: every verdict the pages word, decided here as a code with its numbers.
+
+Python decides, templates word: a template looks a code up and formats numbers, and never chooses
+between rules, compares labels or does arithmetic. Each code has its wording in one macro
+(`_findings.j2` for the findings, `_macros.j2` for the rest).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from reporter.analysis import Analysis, LearningWarning
+from reporter.interpret.findings import LAYERS, Finding
+from reporter.interpret.thresholds import Thresholds
+
+
+@dataclass(frozen=True)
+class HeadPage:
+    """What the pages say about one head, as codes (its numbers are in report.json's head record)."""
+
+    name: str
+    looks: str  # what the "Looks at" line quotes: "target", "switch" (both operands), "mixed" or "score"
+    reads_differ: bool  # its label by content differs from its label by position: the page gives both
+    importance_differs: bool  # ablated at every position it falls in another band than at `=`
+    rule: str  # what decides where it looks: "operand_preference", "simple", "answer", "not_needed" or "no_rule"
+    sufficiency: str | None  # the pattern test quoted: "frequency_sufficient", "frequency_insufficient",
+    #                           "sufficient" or "insufficient"; None where where it looks hardly matters
+    switches: bool  # a one-frequency preference decides between `a` and `b` (the Fourier page lists it)
+
+
+@dataclass(frozen=True)
+class PositionHeld:
+    """A position that holds something other than its own token at a layer's input."""
+
+    layer: int
+    position: str  # position key: "a", "plus", "b" or "equals"
+    carries: str  # what the residual there is a function of (a Carries code)
+
+
+@dataclass(frozen=True)
+class Pages:
+    """Everything the templates read besides report.json's numbers."""
+
+    findings: list[Finding]  # every claim, in the order the analysis checked them
+    trends: list[Finding]  # the claims about how layers differ (the Layers page)
+    plus_statements: dict
+    heads: dict[str, HeadPage]  # by head name
+    position_holds: dict[int, list[PositionHeld]]  # by layer; layers where every position holds its own token absent
+    warning: LearningWarning | None
+    threshold_groups: list[str]  # the threshold table's groups, in table order
+    chance: float  # the accuracy of a guess: 1 / p
+    a_share_low: float  # the low end of the a-share cut: 1 - a_share_extreme
+    label_counts: dict  # kind of label -> label -> number of heads (the baseline table)
+
+
+def looks_quoted(head: dict) -> str:
+    """Which evidence the head's "Looks at" line quotes: its target's share, both operands' shares (a switch),
+    the closest label (mixed), or the label's own score."""
+    if head["target"]:
+        return "target"
+    return {"switches_ab": "switch", "mixed": "mixed"}.get(head["label"], "score")
+
+
+def rule_decides(head: dict) -> str:
+    """What decides where the head looks: its rule's kind where a rule was found (report.py's precedence),
+    else whether it needs deciding at all."""
+    if head["rule"]:
+        return head["rule"]["kind"]
+    return "not_needed" if head["causal"]["pattern"]["sufficiency"] == "not_needed" else "no_rule"
+
+
+def sufficiency_quoted(head: dict) -> str | None:
+    """The pattern test the head's page quotes: the one-frequency rule's for a switching head, else its rule's;
+    None where its pattern hardly matters."""
+    pattern = head["causal"]["pattern"]
+    if pattern["sufficiency"] == "not_needed":
+        return None
+    if head["rule"] and head["rule"]["kind"] == "operand_preference":
+        return "frequency_sufficient" if head["rule"]["sufficiency"] == "sufficient" else "frequency_insufficient"
+    return pattern["sufficiency"]
+
+
+def head_page(head: dict) -> HeadPage:
+    """The codes of one head's sections, from its report.json record."""
+    return HeadPage(
+        name=head["name"],
+        looks=looks_quoted(head),
+        reads_differ=head["reads"]["label"] != head["label"],
+        importance_differs=head["causal"]["importance_anywhere"] != head["causal"]["importance"],
+        rule=rule_decides(head),
+        sufficiency=sufficiency_quoted(head),
+        switches=bool(head["rule"]) and head["rule"]["kind"] == "operand_preference",
+    )
+
+
+def position_holds(report: dict) -> dict[int, list[PositionHeld]]:
+    """Layer -> the positions that hold something other than their own token there."""
+    held: dict[int, list[PositionHeld]] = {}
+    for row in report["positions"]:
+        if row["carries"] != {"a": "a", "b": "b"}.get(row["position"]):
+            held.setdefault(row["layer"], []).append(PositionHeld(row["layer"], row["position"], row["carries"]))
+    return held
+
+
+def plus_statements(findings: list[Finding]) -> dict:
+    """The original write-up said both that + gets little attention and that later layers attend to it more:
+    which of the two hold by position ("both", "first", "second" or "neither"), and by content where that
+    differs, and the share + gets."""
+    by_id = {f.id: f for f in findings}
+    evidence = by_id["inputs_dominate"].evidence
+    cut = evidence["thresholds"]["plus_little"]
+    case = {(True, True): "both", (True, False): "first", (False, True): "second", (False, False): "neither"}
+    by_position = case[(evidence["attention"]["plus"] < cut, bool(by_id["plus_rises"].by_position))]
+    by_content = case[(evidence["attention_by_content"]["plus"] < cut, bool(by_id["plus_rises"].by_content))]
+    return {
+        "case": by_position,
+        "content_case": by_content,
+        "content_differs": by_content != by_position,
+        "plus": evidence["attention"]["plus"],
+    }
+
+
+def label_counts(report: dict) -> dict:
+    """How many heads earn each label, by kind of label (sorted by label)."""
+    kinds = {
+        "looks": lambda h: h["label"],
+        "reads": lambda h: h["reads"]["label"],
+        "carries": lambda h: h["carries"]["label"],
+        "importance": lambda h: h["causal"]["importance"],
+    }
+    return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
+
+
+def threshold_groups() -> list[str]:
+    """The groups of the threshold table, in the order their first threshold appears."""
+    return list(dict.fromkeys(Thresholds.group_of(name) for name, _ in Thresholds.reasons()))
+
+
+def page_model(analysis: Analysis, report: dict) -> Pages:
+    """The page model of one analysis; ``report`` is its report.json document (the heads' records)."""
+    findings = list(analysis.findings)
+    return Pages(
+        findings=findings,
+        trends=[f for f in findings if f.scope == LAYERS],
+        plus_statements=plus_statements(findings),
+        heads={h["name"]: head_page(h) for h in report["heads"]},
+        position_holds=position_holds(report),
+        warning=analysis.warning,
+        threshold_groups=threshold_groups(),
+        chance=1 / analysis.stats.task.modulus,
+        a_share_low=1 - analysis.thresholds.a_share_extreme,
+        label_counts=label_counts(report),
+    )
