@@ -231,7 +231,10 @@ def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
 
 def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     """Load, measure (or read the cache), and interpret one checkpoint. Raises CheckpointError or PairError."""
+    import functools
+
     from reporter.cache import baseline_reads, measurements_reads
+    from reporter.cache_codec import fits_checkpoint
     from reporter.measure.capture import NonFiniteLogits
     from reporter.model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 
@@ -246,7 +249,8 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     # An entry exists only for these exact bytes, checked in full when it was made: a hit skips the check of
     # the config's keys against TransformerLens (and importing it).
     reads = measurements_reads(files, t.key_frequency)
-    found = cache.load(reads, (Measurements,)) if cache else None
+    fits = functools.partial(fits_checkpoint, n_inputs=task.n_inputs, n_layers=m["n_layers"], n_heads=m["n_heads"])
+    found = cache.load(reads, (Measurements,), fits) if cache else None
     if found is None:
         import torch
 
@@ -260,7 +264,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     (measured,) = found
     baseline = None
     if options.baseline:  # the untrained model of the same config: only a headline report shows it
-        cached = cache.load(baseline_reads(files), (Baseline,)) if cache else None
+        cached = cache.load(baseline_reads(files), (Baseline,), fits) if cache else None
         baseline = cached[0] if cached else measure_baseline(config["model"], task)
         if cache and not cached:
             cache.store(baseline_reads(files), (baseline,))

@@ -133,13 +133,18 @@ def train(
     return result
 
 
-def site_targets(out: Path, html: Path | None, reads: Iterable[Path]) -> list[tuple[Path, str]]:
-    """The folders a build replaces, each checked to be safe to replace (never one of ``reads``)."""
+def site_targets(
+    out: Path, html: Path | None, reads: Iterable[Path], cache: Cache | None = None
+) -> list[tuple[Path, str]]:
+    """The folders a build replaces, each checked to be safe to replace (never one of ``reads``, nor a folder
+    that holds the cache or lies inside it: a swap would delete it)."""
     from reporter.publish.outputs import HTML, PAGES, check_apart, check_folder
 
     reads = tuple(reads)
     if html is not None:
         check_apart(out, html)
+    if cache is not None:
+        cache.check_apart([out] if html is None else [out, html])
     targets = [(check_folder(out, PAGES, reads), PAGES)]
     return targets + ([] if html is None else [(check_folder(html, HTML, (*reads, out)), HTML)])
 
@@ -209,8 +214,8 @@ def build_site(
     out, templates = Path(out), Path(templates)
     html = None if html is None else Path(html)
     chosen = runs_beside(analysis, runs)
-    targets = site_targets(out, html, site_reads(analysis, chosen, templates, reads))
     cache = open_cache(cache)
+    targets = site_targets(out, html, site_reads(analysis, chosen, templates, reads), cache)
     comparison = compare_runs(analysis, chosen, cache, report)
     missing = tuple(str(run) for run in chosen if not run.exists())
     report("figures")

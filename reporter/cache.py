@@ -4,68 +4,48 @@ model and draws only what changed.
 Each stage's entry is keyed by what that stage reads, and by the format, the packages' versions and
 modreport's own code: the measurements by the checkpoint's bytes and the one threshold they use
 (`key_frequency`), the untrained baseline by the model config and the modulus, each figure by the
-values it draws. So a threshold change re-interprets from cached measurements. Entries are JSON and a
-NumPy archive read with `allow_pickle=False`: nothing is unpickled. Only folders named by a key inside
-the cache folder are ever written or removed, and an unreadable entry is a miss, never an error.
+values it draws. So a threshold change re-interprets from cached measurements.
+
+The cache is an input like any other (a folder restored on CI from another branch's run, or shared): it
+holds data, never paths, and every entry is checked on every load. An entry's files are read without
+following links and with their sizes capped before any byte is read; `digests.json`, written last, gives
+each file's sha256 and is checked first; the JSON is decoded into the stages' own types, field by field,
+every number finite and every array numeric, and the measurements are then checked against the
+checkpoint's shape (`analysis.fits`). An entry that fails any check is a miss: it is measured again and
+replaced, and `problems` says so. NumPy archives are read with `allow_pickle=False`: nothing is unpickled.
+Only folders named by a key inside the cache folder are ever written or removed.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
-import types
-import typing
+import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
+from reporter.cache_codec import Damaged, decode, encode, not_finite
 from reporter.resources import PACKAGES
 
 FORMAT = 4  # bump when the measurements change shape
 KEEP = 16  # entries kept; the oldest beyond this are removed
 KEEP_FIGURES = 512  # figure entries kept (a build with five runs draws about 20)
 FIGURES = "figures"  # the cache's subfolder of figure entries
-
-
-def encode(value, arrays: dict):
-    """A JSON-able copy of ``value``; arrays go into ``arrays`` and are referred to by name."""
-    if dataclasses.is_dataclass(value):
-        return {f.name: encode(getattr(value, f.name), arrays) for f in dataclasses.fields(value)}
-    if isinstance(value, np.ndarray):
-        name = f"array{len(arrays)}"
-        arrays[name] = value
-        return {"array": name}
-    if isinstance(value, (list, tuple)):
-        return [encode(v, arrays) for v in value]
-    if isinstance(value, dict):
-        return {key: encode(v, arrays) for key, v in value.items()}
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    return value
-
-
-def decode(kind, data, arrays: dict):
-    """The value of type ``kind`` that `encode` turned into ``data``."""
-    origin = typing.get_origin(kind)
-    if origin in (types.UnionType, typing.Union):
-        options = [k for k in typing.get_args(kind) if k is not type(None)]
-        return None if data is None else decode(options[0], data, arrays)
-    if dataclasses.is_dataclass(kind):
-        hints = typing.get_type_hints(kind)
-        return kind(**{f.name: decode(hints[f.name], data[f.name], arrays) for f in dataclasses.fields(kind)})
-    if kind is np.ndarray:
-        return arrays[data["array"]]
-    if origin in (list, tuple):
-        (item,) = typing.get_args(kind)[:1]
-        return [decode(item, v, arrays) for v in data]
-    return data
+DIGESTS = "digests.json"  # written last: the sha256 of each other file of the entry
+MAX_VALUES = 64 * 2**20  # values.json of the shipped model is about 0.1 MB
+MAX_ARRAYS = 2**30  # arrays.npz: the attention from = over all inputs is 4.9 MB at p = 113
+MAX_FIGURE = 32 * 2**20  # a figure's PNG or CSV
+MAX_SMALL = 2**16  # digests.json, a figure's index.json
+FIGURE_NAME = re.compile(r"[A-Za-z0-9_]{1,64}\.png")  # what the figures name their files: a name, never a path
+PNG = b"\x89PNG\r\n\x1a\n"
 
 
 class CacheError(ValueError):
@@ -85,6 +65,16 @@ class Cache:
         if self.folder.exists() and not self.folder.is_dir():
             raise CacheError(f"{folder} exists and is not a folder; choose another --cache folder.")
         self._code: str | None = None  # source_digest(), once per process
+        self.problems: list[tuple[str, str]] = []  # (what, why): entries refused and measured again, writes that failed
+        self.writable = True  # False once a write has failed: the cache is then only read
+
+    def check_apart(self, outputs) -> None:
+        """Refuse a cache folder inside an output folder (every swap would delete it) or holding one."""
+        here = Path(os.path.abspath(self.folder))
+        for output in outputs:
+            there = Path(os.path.abspath(output))
+            if here == there or there in here.parents or here in there.parents:
+                raise CacheError(f"the cache folder {self.folder} and the output {output} must not hold each other.")
 
     def key(self, reads: dict, versions: dict | None = None) -> str:
         """The entry of a stage that reads ``reads`` (JSON-able: digests and the few numbers it uses)."""
@@ -93,18 +83,62 @@ class Cache:
         parts = {"reads": reads, "format": FORMAT, "versions": versions or package_versions(), "code": self._code}
         return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
-    def load(self, reads: dict, kinds: tuple):
-        """The cached values (of the types ``kinds``) of the stage that reads ``reads``, or None."""
+    def load(self, reads: dict, kinds: tuple, check=None):
+        """The cached values (of the types ``kinds``) of the stage that reads ``reads``, or None. ``check(values)``
+        raises ValueError for values that do not fit the checkpoint: the entry is then a miss, like a damaged one."""
         entry = self.folder / self.key(reads)
-        try:
-            data = json.loads((entry / "values.json").read_text())
-            with np.load(entry / "arrays.npz", allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
-            values = tuple(decode(kind, item, arrays) for kind, item in zip(kinds, data, strict=True))
-        except (OSError, ValueError, KeyError, TypeError):
+        files = self.read_entry(entry, {"values.json": MAX_VALUES, "arrays.npz": MAX_ARRAYS})
+        if files is None:
             return None
-        os.utime(entry)  # recently used: kept longest
+        try:
+            data = json.loads(files["values.json"].decode("utf-8"), parse_constant=not_finite)
+            with np.load(io.BytesIO(files["arrays.npz"]), allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+            if not isinstance(data, list) or len(data) != len(kinds):
+                raise Damaged("it holds another number of values")
+            values = tuple(decode(kind, item, arrays) for kind, item in zip(kinds, data, strict=True))
+            if check is not None:
+                check(values)
+        except (ValueError, KeyError, TypeError, RecursionError, OSError, EOFError, zipfile.BadZipFile) as error:
+            self.problems.append((entry.name, str(error) or type(error).__name__))
+            return None
+        self.touch(entry)
         return values
+
+    def read_entry(self, entry: Path, limits: dict[str, int]) -> dict[str, bytes] | None:
+        """The bytes of an entry's files (name -> at most that many bytes), each read once without following a
+        link and matched against `digests.json`; None for a missing entry (a plain miss) or a damaged one (noted
+        in `problems`)."""
+        from reporter.limits import read_bounded
+
+        try:
+            if not entry.is_symlink() and not entry.exists():
+                return None
+            if entry.is_symlink() or not entry.is_dir():
+                raise Damaged("it is not a folder of its own")
+            digests = json.loads(read_bounded(entry / DIGESTS, MAX_SMALL, "a cache's digests", follow=False))
+            if not isinstance(digests, dict) or sorted(digests) != sorted(limits):
+                raise Damaged("its digests do not name its files")
+            files = {
+                name: read_bounded(entry / name, limit, "a cache file", follow=False) for name, limit in limits.items()
+            }
+            if any(hashlib.sha256(files[name]).hexdigest() != digests[name] for name in limits):
+                raise Damaged("a file does not match its digest")
+        except (
+            OSError,
+            ValueError,
+            RecursionError,
+        ) as error:  # FileShapeError, JSON errors and Damaged are ValueErrors
+            self.problems.append((entry.name, str(error) or type(error).__name__))
+            return None
+        return files
+
+    def touch(self, entry: Path) -> None:
+        """Mark ``entry`` recently used (kept longest); a cache that cannot be written is only read."""
+        try:
+            os.utime(entry, follow_symlinks=False)
+        except OSError:
+            self.writable = False
 
     def store(self, reads: dict, values: tuple) -> None:
         """Keep ``values``; a cache folder that cannot be written is left alone (the build goes on)."""
@@ -112,31 +146,50 @@ class Cache:
         arrays: dict = {}
         data = [encode(value, arrays) for value in values]
 
-        def write(staging: Path) -> None:
-            (staging / "values.json").write_text(json.dumps(data, allow_nan=True))
-            np.savez(staging / "arrays.npz", **arrays)
-
-        if self.put(entry, write):
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        files = {"values.json": json.dumps(data, allow_nan=False).encode(), "arrays.npz": buffer.getvalue()}
+        if self.put(entry, files):
             self.prune()
 
-    def put(self, entry: Path, write) -> bool:
-        """Fill a staging folder with ``write(staging)`` and rename it to ``entry`` (kept when it exists);
-        False when the cache folder cannot be written."""
+    def put(self, entry: Path, files: dict[str, bytes]) -> bool:
+        """Write ``files`` (name -> bytes) and their digests, last, into a staging folder,
+        then put it in ``entry``'s place in one rename (an entry already there, damaged or not ours, is
+        replaced: keys name every entry). False, noted once in `problems`, when the cache cannot be written."""
+        if not self.writable:
+            return False
+        staging = None
         try:
             if not self.folder.exists():
                 from reporter.publish.outputs import write_marker
 
                 self.folder.mkdir(parents=True)
                 write_marker(self.folder, "cache")
-            entry.parent.mkdir(exist_ok=True)
+            if entry.parent != self.folder:
+                if entry.parent.is_symlink():
+                    raise OSError(f"{entry.parent} is a link")
+                entry.parent.mkdir(exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=".entry-", dir=entry.parent))
-            write(staging)
-            if entry.exists():
-                shutil.rmtree(staging)
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+            (staging / DIGESTS).write_text(json.dumps(digests, sort_keys=True))  # last: a complete entry
+            if entry.is_symlink() or entry.is_file():
+                entry.unlink()  # a link or a file under an entry's name: never followed, replaced
+            if entry.is_dir():
+                from reporter.publish.outputs import exchange
+
+                exchange(staging, entry)  # staging now holds the old entry, removed below
             else:
                 os.rename(staging, entry)
-        except OSError:
+                staging = None
+        except OSError as error:
+            self.writable = False
+            self.problems.append(("write", f"the cache folder {self.folder} cannot be written ({error})"))
             return False
+        finally:
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)  # never a half-written entry left behind
         return True
 
     def figures(self, plans: list, draw) -> list:
@@ -149,23 +202,32 @@ class Cache:
             figure = self.load_figure(entry)
             if figure is None:
                 figure = draw(plan)
-                self.put(entry, lambda staging, f=figure: save_figure(f, staging))
+                self.put(entry, figure_files(figure))
             found.append(figure)
         self.prune_figures()
         return found
 
     def load_figure(self, entry: Path):
-        """The figure kept in ``entry``, or None."""
+        """The figure kept in ``entry``, or None: its file name a plain name (never a path), its PNG a PNG, its
+        alt text and data text."""
         from reporter.publish.figures import Figure
 
-        try:
-            item = json.loads((entry / "index.json").read_text())
-            figure = Figure(
-                item["name"], (entry / "figure.png").read_bytes(), item["alt"], (entry / "figure.csv").read_text()
-            )
-        except (OSError, ValueError, KeyError, TypeError):
+        files = self.read_entry(entry, {"index.json": MAX_SMALL, "figure.png": MAX_FIGURE, "figure.csv": MAX_FIGURE})
+        if files is None:
             return None
-        os.utime(entry)
+        try:
+            item = json.loads(files["index.json"].decode("utf-8"))
+            if not isinstance(item, dict) or not isinstance(item.get("alt"), str):
+                raise Damaged("its index is not a figure's")
+            if not isinstance(item.get("name"), str) or not FIGURE_NAME.fullmatch(item["name"]):
+                raise Damaged("its file name is not one of a figure")
+            if not files["figure.png"].startswith(PNG):
+                raise Damaged("its image is not a PNG")
+            figure = Figure(item["name"], files["figure.png"], item["alt"], files["figure.csv"].decode("utf-8"))
+        except (ValueError, RecursionError) as error:
+            self.problems.append((entry.name, str(error)))
+            return None
+        self.touch(entry)
         return figure
 
     def prune(self) -> None:
@@ -199,10 +261,12 @@ class Cache:
                 shutil.rmtree(staging, ignore_errors=True)
 
 
-def save_figure(figure, staging: Path) -> None:
-    (staging / "figure.png").write_bytes(figure.png)
-    (staging / "figure.csv").write_text(figure.csv)
-    (staging / "index.json").write_text(json.dumps({"name": figure.name, "alt": figure.alt}))
+def figure_files(figure) -> dict[str, bytes]:
+    return {
+        "figure.png": figure.png,
+        "figure.csv": figure.csv.encode(),
+        "index.json": json.dumps({"name": figure.name, "alt": figure.alt}).encode(),
+    }
 
 
 def measurements_reads(files, key_frequency: float) -> dict:
@@ -222,34 +286,6 @@ def baseline_reads(files) -> dict:
 
 def package_versions() -> dict:
     return {name: version(name) for name in PACKAGES}
-
-
-def digest(value) -> str:
-    """sha256 of a value made of dataclasses, arrays, lists, dicts, enums and plain numbers and strings: two
-    values with the same digest draw the same figure. Anything else is a TypeError, never a guess."""
-    arrays: dict = {}
-    text = json.dumps(plain(encode(value, arrays)), sort_keys=True, allow_nan=True)
-    hashed = hashlib.sha256(text.encode())
-    for name in sorted(arrays, key=lambda n: int(n.removeprefix("array"))):
-        array = np.ascontiguousarray(arrays[name])
-        hashed.update(f"{name}{array.dtype.str}{array.shape}".encode())
-        hashed.update(array.tobytes())
-    return hashed.hexdigest()
-
-
-def plain(value):
-    """``value`` (as `encode` left it) with enums as their values; refuses what JSON would only stringify."""
-    if isinstance(value, dict):
-        return {str(key): plain(v) for key, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, enum.Enum):
-        return [type(value).__name__, plain(value.value)]
-    if isinstance(value, Path):
-        return str(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise TypeError(f"cannot key a figure by a {type(value).__name__}")
 
 
 def source_digest() -> str:

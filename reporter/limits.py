@@ -70,3 +70,32 @@ def analysis_bytes(modulus: int, n_layers: int, n_heads: int, d_model: int) -> i
 def check_bytes(modulus: int, d_model: int) -> int:
     """`modreport check`: every input's tokens, and the logits and residuals of one forward pass over them."""
     return modulus**2 * (4 * 8 + 8 * (modulus + 4 * d_model * 4))
+
+
+class FileShapeError(ValueError):
+    """A file that is not a regular file, or larger than what it may hold; the message is one sentence."""
+
+
+def read_bounded(path, limit: int, what: str, follow: bool = True) -> bytes:
+    """The bytes of the regular file ``path``, opened once and checked before any byte is read: a device
+    (/dev/zero), a FIFO, a sparse or a growing file neither hangs nor fills the memory. ``follow=False``
+    refuses a symbolic link as the last part of the path (for files modreport wrote itself)."""
+    import stat
+
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        if error.errno == 40:  # ELOOP: the link O_NOFOLLOW refused
+            raise FileShapeError(f"{path} is a symbolic link, which {what} never is.") from None
+        raise
+    with os.fdopen(descriptor, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FileShapeError(f"{path} is not a regular file, so it cannot be {what}.")
+        if info.st_size > limit:
+            raise FileShapeError(f"{path} is larger than {what} can be ({info.st_size} bytes; at most {limit}).")
+        data = file.read(limit + 1)
+    if len(data) > limit:
+        raise FileShapeError(f"{path} is larger than {what} can be (at most {limit} bytes).")
+    return data

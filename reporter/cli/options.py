@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from reporter.interpret.thresholds import Thresholds, parse_setting
+from reporter.limits import read_bounded
 from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
 from reporter.model.recipe import MAX_SEED, Recipe
 from reporter.publish.site import ENGINES
@@ -177,9 +178,27 @@ def cache_options(command):
                 cache = Cache(cache_folder or default_folder())
             except CacheError as error:
                 raise click.BadParameter(str(error), param_hint="--cache") from None
-        return command(cache=cache, **kwargs)
+        try:
+            return command(cache=cache, **kwargs)
+        finally:
+            for line in cache_notes(cache):
+                click.echo(line, err=True)
 
     return wrapped
+
+
+def cache_notes(cache) -> list[str]:
+    """One line for each cache entry refused (measured again and replaced), and one if the cache could not be
+    written (it was then only read)."""
+    if cache is None:
+        return []
+    notes = []
+    for what, why in dict.fromkeys(cache.problems):
+        if what == "write":
+            notes.append(f"Note: {why}; it was only read, and nothing new was kept.")
+        else:
+            notes.append(f"Note: cache entry {what} was refused ({why}); it was measured again and replaced.")
+    return notes
 
 
 def analysis_options(command):
@@ -216,31 +235,14 @@ def analysis_options(command):
     return wrapped
 
 
-def read_small_file(path: Path, limit: int, what: str) -> str:
-    """The text of a regular file of at most ``limit`` bytes, checked before reading and read with that bound, so
-    that a device (/dev/zero), a FIFO or a sparse file neither hangs nor fills the memory."""
-    import os
-    import stat
-
-    with open(path, "rb", opener=lambda name, flags: os.open(name, flags | os.O_NONBLOCK)) as file:
-        info = os.fstat(file.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"{path} is not a regular file, so it cannot be {what}.")
-        if info.st_size > limit:
-            raise ValueError(f"{path} is larger than {what} can be ({info.st_size} bytes; at most {limit}).")
-        data = file.read(limit + 1)
-    if len(data) > limit:
-        raise ValueError(f"{path} is larger than {what} can be (at most {limit} bytes).")
-    return data.decode("utf-8")
-
-
 def read_thresholds(path: Path | None, settings: tuple[str, ...]) -> Thresholds:
     """The defaults, then a JSON file of overrides, then --set name=value options."""
     try:
         table = Thresholds()
         if path is not None:
             try:
-                overrides = json.loads(read_small_file(path, MAX_THRESHOLDS_FILE, "a file of threshold overrides"))
+                text = read_bounded(path, MAX_THRESHOLDS_FILE, "a file of threshold overrides").decode("utf-8")
+                overrides = json.loads(text)
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
                 raise ValueError(f"cannot read thresholds from {path}: {error}.") from None
             except RecursionError:

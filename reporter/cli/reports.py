@@ -99,7 +99,7 @@ def build(
 
     site = None if no_html else html
     with one_sentence():
-        site_targets(out, site, (*inputs, *runs, templates, MKDOCS_CONFIG))  # refuse bad outputs before the work
+        site_targets(out, site, (*inputs, *runs, templates, MKDOCS_CONFIG), cache)  # refused before the work
         ready_checkpoint(checkpoint, train_first, force, (templates, out, html))
         analysis = analyse(checkpoint, **options, cache=cache, progress=echo_stage)
         if train_first:

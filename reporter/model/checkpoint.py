@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reporter.limits import check_fits
+from reporter.limits import FileShapeError, check_fits, read_bounded
 from reporter.model.task import POSITIONS, Task
 
 if TYPE_CHECKING:
@@ -79,6 +79,16 @@ def save_checkpoint(model, config: dict, directory: Path) -> None:
     (directory / CONFIG_FILE).write_text(text + "\n")
 
 
+def read_file(path: Path, limit: int, what: str) -> bytes:
+    """``path``'s bytes, read once with a bound (the file may have changed since it was checked)."""
+    try:
+        return read_bounded(path, limit, what)
+    except FileShapeError as error:
+        raise CheckpointError(str(error)) from None
+    except OSError as error:
+        raise CheckpointError(f"{path} cannot be read: {error.strerror or error}.") from None
+
+
 def read_checkpoint(directory: Path) -> CheckpointFiles:
     """Read a checkpoint's two files once and check what needs no TransformerLens: the config's blocks and
     sizes, and the weights' header against the file's size (`load_checkpoint` checks the rest)."""
@@ -95,7 +105,7 @@ def read_checkpoint(directory: Path) -> CheckpointFiles:
         raise CheckpointError(
             f"{path} is {path.stat().st_size} bytes, more than a config can need ({MAX_CONFIG_BYTES})."
         )
-    config_bytes = path.read_bytes()
+    config_bytes = read_file(path, MAX_CONFIG_BYTES, "a checkpoint's config")
     try:
         config = json.loads(config_bytes.decode("utf-8"), parse_constant=refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -111,7 +121,7 @@ def read_checkpoint(directory: Path) -> CheckpointFiles:
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path} is missing.")
     check_fits(weights_path.stat().st_size, f"reading {weights_path}")
-    weights = weights_path.read_bytes()
+    weights = read_file(weights_path, weights_path.stat().st_size, "a checkpoint's weights")
     return CheckpointFiles(
         directory=directory,
         config_bytes=config_bytes,

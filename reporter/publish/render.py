@@ -63,6 +63,15 @@ def token(key: str) -> str:
     return TOKEN_OF[key]
 
 
+MARKUP = set("&<>[]\\`*")  # what Markdown or HTML could read as syntax in a figure's alt text
+
+
+def inert_text(text: str) -> str:
+    """Text of ours that may have come back from the cache (a figure's alt text), made inert where Markdown or
+    HTML could read it as syntax; every other character is kept, so that our own text reads as it is."""
+    return "".join(f"&#{ord(c)};" if c in MARKUP else c for c in text)
+
+
 def foreign(value):
     """A string that is not ours, made inert for Markdown and HTML: every character that either could
     read as syntax becomes a numeric character reference. Applied recursively to lists and to the keys
@@ -93,7 +102,7 @@ def page_context(
     return {
         "report": pages_report,
         "figures": {
-            f.name: {"path": f"{FIGURE_DIR}/{f.name}", "alt": f.alt, "data": f"{FIGURE_DIR}/{f.csv_name}"}
+            f.name: {"path": f"{FIGURE_DIR}/{f.name}", "alt": inert_text(f.alt), "data": f"{FIGURE_DIR}/{f.csv_name}"}
             for f in figures
         },
         "training": training,

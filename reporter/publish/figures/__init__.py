@@ -23,7 +23,7 @@ class Plan:
 
     def digest(self) -> str:
         """sha256 of the values the figure draws."""
-        from reporter.cache import digest
+        from reporter.cache_codec import digest
 
         return digest(list(self.arguments))
 
