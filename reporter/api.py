@@ -228,4 +228,18 @@ def build_site(
         if html is not None:
             report("html")
             build_html(MKDOCS_CONFIG, folders[0], folders[1], engine)
+        unchanged(analysis)  # the last moment before the swap
     return Site(pages=out, html=html, runs_missing=missing)
+
+
+def unchanged(analysis: Analysis) -> None:
+    """Refuse to publish a report whose checkpoint was replaced while it was built (`train --force` into it):
+    the report describes the bytes that were measured, which are no longer there."""
+    from reporter.model.checkpoint import CheckpointError, read_checkpoint
+
+    if analysis.checkpoint is None:
+        return
+    if read_checkpoint(analysis.checkpoint).weights_sha256 != analysis.provenance["checkpoint_sha256"]:
+        raise CheckpointError(
+            f"{analysis.checkpoint} changed while its report was being built; nothing was replaced: build again."
+        )

@@ -76,15 +76,16 @@ class FileShapeError(ValueError):
     """A file that is not a regular file, or larger than what it may hold; the message is one sentence."""
 
 
-def read_bounded(path, limit: int, what: str, follow: bool = True) -> bytes:
+def read_bounded(path, limit: int, what: str, follow: bool = True, folder: int | None = None) -> bytes:
     """The bytes of the regular file ``path``, opened once and checked before any byte is read: a device
     (/dev/zero), a FIFO, a sparse or a growing file neither hangs nor fills the memory. ``follow=False``
-    refuses a symbolic link as the last part of the path (for files modreport wrote itself)."""
+    refuses a symbolic link as the last part of the path (for files modreport wrote itself); ``folder``, an
+    open folder's descriptor, reads ``path`` inside that folder even if its name now means another one."""
     import stat
 
     flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
-        descriptor = os.open(path, flags)
+        descriptor = os.open(path, flags, dir_fd=folder)
     except OSError as error:
         if error.errno == 40:  # ELOOP: the link O_NOFOLLOW refused
             raise FileShapeError(f"{path} is a symbolic link, which {what} never is.") from None

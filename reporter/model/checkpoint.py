@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import struct
 from dataclasses import dataclass
@@ -79,10 +80,11 @@ def save_checkpoint(model, config: dict, directory: Path) -> None:
     (directory / CONFIG_FILE).write_text(text + "\n")
 
 
-def read_file(path: Path, limit: int, what: str) -> bytes:
-    """``path``'s bytes, read once with a bound (the file may have changed since it was checked)."""
+def read_file(path: Path, limit: int, what: str, folder: int) -> bytes:
+    """``path``'s bytes, read once with a bound (the file may have changed since it was checked), inside the
+    checkpoint folder opened as ``folder``."""
     try:
-        return read_bounded(path, limit, what)
+        return read_bounded(path.name, limit, what, folder=folder)
     except FileShapeError as error:
         raise CheckpointError(str(error)) from None
     except OSError as error:
@@ -91,13 +93,26 @@ def read_file(path: Path, limit: int, what: str) -> bytes:
 
 def read_checkpoint(directory: Path) -> CheckpointFiles:
     """Read a checkpoint's two files once and check what needs no TransformerLens: the config's blocks and
-    sizes, and the weights' header against the file's size (`load_checkpoint` checks the rest)."""
-    from reporter.model.build import check_model_config
-    from reporter.model.training_record import training_record
-
+    sizes, and the weights' header against the file's size (`load_checkpoint` checks the rest). Both files are
+    read from the one folder opened first: a checkpoint swapped in meanwhile (`train --force`) is never read
+    half old, half new."""
     directory = Path(directory)
     if not directory.is_dir():
         raise CheckpointError(f"checkpoint directory {directory} does not exist.")
+    try:
+        folder = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as error:
+        raise CheckpointError(f"checkpoint directory {directory} cannot be opened: {error.strerror}.") from None
+    try:
+        return read_files(directory, folder)
+    finally:
+        os.close(folder)
+
+
+def read_files(directory: Path, folder: int) -> CheckpointFiles:
+    from reporter.model.build import check_model_config
+    from reporter.model.training_record import training_record
+
     path = directory / CONFIG_FILE
     if not path.is_file():
         raise CheckpointError(f"{path} is missing.")
@@ -105,7 +120,7 @@ def read_checkpoint(directory: Path) -> CheckpointFiles:
         raise CheckpointError(
             f"{path} is {path.stat().st_size} bytes, more than a config can need ({MAX_CONFIG_BYTES})."
         )
-    config_bytes = read_file(path, MAX_CONFIG_BYTES, "a checkpoint's config")
+    config_bytes = read_file(path, MAX_CONFIG_BYTES, "a checkpoint's config", folder)
     try:
         config = json.loads(config_bytes.decode("utf-8"), parse_constant=refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError, ValueError, RecursionError) as error:
@@ -120,8 +135,9 @@ def read_checkpoint(directory: Path) -> CheckpointFiles:
     weights_path = directory / WEIGHTS_FILE
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path} is missing.")
-    check_fits(weights_path.stat().st_size, f"reading {weights_path}")
-    weights = read_file(weights_path, weights_path.stat().st_size, "a checkpoint's weights")
+    size = os.stat(WEIGHTS_FILE, dir_fd=folder).st_size
+    check_fits(size, f"reading {weights_path}")
+    weights = read_file(weights_path, size, "a checkpoint's weights", folder)
     return CheckpointFiles(
         directory=directory,
         config_bytes=config_bytes,
