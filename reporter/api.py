@@ -143,10 +143,11 @@ def site_targets(
     reads = tuple(reads)
     if html is not None:
         check_apart(out, html)
+    targets = [(check_folder(out, PAGES, reads), PAGES)]
+    targets += [] if html is None else [(check_folder(html, HTML, (*reads, out)), HTML)]
     if cache is not None:
         cache.check_apart([out] if html is None else [out, html])
-    targets = [(check_folder(out, PAGES, reads), PAGES)]
-    return targets + ([] if html is None else [(check_folder(html, HTML, (*reads, out)), HTML)])
+    return targets
 
 
 def site_reads(analysis: Analysis, runs: Iterable[Path], templates: Path, reads: Iterable[Path]) -> tuple[Path, ...]:

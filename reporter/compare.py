@@ -49,16 +49,28 @@ def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict |
 
     from reporter.analysis import Options, analyse
 
+    folders: dict = {}
+    for checkpoint in checkpoints:  # a run named twice would be counted twice
+        first = folders.setdefault(Path(checkpoint).resolve(), checkpoint)
+        if first is not checkpoint:
+            raise CompareError(f"{first} is named twice; name each run once.")
     names = [Path(c).name for c in checkpoints]
     if len(set(names)) < len(names):
         names = [str(c) for c in checkpoints]
-    runs = []
+    runs, weights = [], {}
     for name, checkpoint in zip(names, checkpoints, strict=True):
         analysis = (known or {}).get(Path(checkpoint).resolve())
         if analysis is None:
             if on_run:
                 on_run(checkpoint)
             analysis = analyse(Path(checkpoint), Options(thresholds=thresholds, sweep=False, baseline=False), cache)
+        digest = analysis.provenance["checkpoint_sha256"]
+        if digest in weights:
+            raise CompareError(
+                f"{checkpoint} holds the same weights as {weights[digest]} (sha256 {digest[:12]}); "
+                "a copy of a run is the same run: name each run once."
+            )
+        weights[digest] = checkpoint
         runs.append(Run(name, analysis))
     return runs
 
