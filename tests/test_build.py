@@ -229,3 +229,24 @@ def test_html_inside_out_is_refused(unlearned_checkpoint, tmp_path):
     assert result.exit_code == 2
     assert "--out and --html must be separate folders" in result.output
     assert not (tmp_path / "site").exists()
+
+
+def test_a_training_record_the_weights_do_not_bear_out_is_flagged_on_the_training_page(
+    built, tiny_checkpoint, tmp_path
+):
+    """A record claiming what the model does not do (here: 0% where it answers every input) is shown beside
+    the accuracies measured on the same split, with a warning; a true record gets no warning."""
+    import json
+    import shutil
+
+    assert "This record does not match the model" not in (built / "site" / "training.md").read_text()
+    claimed = tmp_path / "ckpt"
+    shutil.copytree(tiny_checkpoint, claimed)
+    config = json.loads((claimed / "config.json").read_text())
+    config["training"]["final"].update(train_accuracy=0.0, test_accuracy=0.0)
+    (claimed / "config.json").write_text(json.dumps(config))
+    result = invoke("build", "--checkpoint", claimed, "--out", tmp_path / "site", "--no-html")
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "site" / "training.md").read_text()
+    assert "This record does not match the model" in page
+    assert "says train accuracy 0.0% and held-out accuracy 0.0%" in page and "give 100.0% and 100.0%" in page

@@ -141,6 +141,12 @@ class Thresholds:
     low_accuracy: float = share(
         0.99, PAGES, "below this accuracy on all inputs, every page warns that the model has not learned the task"
     )
+    record_tolerance: float = share(
+        0.01,
+        PAGES,
+        "a training record's final accuracy may differ from the one measured here by float32 against float64 "
+        "rounding on inputs near a tie; by more than this, the Training page warns that the record is not this model's",
+    )
     meaningful_ab: float = share(
         0.1,
         PAGES,

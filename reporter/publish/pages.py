@@ -52,6 +52,36 @@ class Pages:
     chance: float  # the accuracy of a guess: 1 / p
     a_share_low: float  # the low end of the a-share cut: 1 - a_share_extreme
     label_counts: dict  # kind of label -> label -> number of heads (the baseline table)
+    record: RecordCheck | None  # the training record's final accuracies beside the measured ones
+
+
+@dataclass(frozen=True)
+class RecordCheck:
+    """A training record's final accuracies (as the checkpoint says) and the same measured here, on the same
+    split; ``differs`` when any pair is further apart than the record tolerance."""
+
+    recorded: dict  # "train", "test" -> share
+    measured: dict
+    differs: bool
+
+
+def record_check(analysis: Analysis) -> RecordCheck | None:
+    """None without a record of the final accuracies or without the split to measure them on."""
+    final = analysis.training.final if analysis.training else {}
+    measured = analysis.stats.accuracy
+    pairs = {
+        kind: (final[f"{kind}_accuracy"], measured[kind])
+        for kind in ("train", "test")
+        if f"{kind}_accuracy" in final and kind in measured
+    }
+    if not pairs:
+        return None
+    tolerance = analysis.thresholds.record_tolerance
+    return RecordCheck(
+        recorded={kind: r for kind, (r, _) in pairs.items()},
+        measured={kind: m for kind, (_, m) in pairs.items()},
+        differs=any(abs(r - m) > tolerance for r, m in pairs.values()),
+    )
 
 
 def looks_quoted(head: dict) -> str:
@@ -151,4 +181,5 @@ def page_model(analysis: Analysis, report: dict) -> Pages:
         chance=1 / analysis.stats.task.modulus,
         a_share_low=1 - analysis.thresholds.a_share_extreme,
         label_counts=label_counts(report),
+        record=record_check(analysis),
     )

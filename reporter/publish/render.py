@@ -117,6 +117,7 @@ def page_context(
         "chance": pages.chance,
         "a_share_low": pages.a_share_low,
         "label_counts": pages.label_counts,
+        "record": pages.record,
         "comparison": comparison,
         "across": {f["id"]: f for f in comparison["findings"]} if comparison else {},
         "runs_missing": list(runs_missing),
