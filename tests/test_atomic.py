@@ -120,6 +120,7 @@ def test_a_second_build_into_the_same_folder_is_refused_while_the_first_runs(tin
         f"Error: another modreport command is writing into {tmp_path}; wait for it to finish and run this again."
     )
     assert "Traceback" not in err and not (tmp_path / "site").exists()
+    assert "[2/5]" not in err  # refused before its analysis, not after it
 
 
 def test_two_builds_at_once_never_race(tiny_checkpoint, tmp_path):

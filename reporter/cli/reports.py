@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -94,12 +95,14 @@ def build(
 ) -> None:
     """Analyse a checkpoint and publish the report as a website."""
     from reporter.api import analyse, build_site, site_targets
+    from reporter.publish.outputs import holding
     from reporter.publish.render import terminal
     from reporter.publish.report import summary_lines
 
     site = None if no_html else html
-    with one_sentence():
+    with one_sentence(), ExitStack() as stack:
         site_targets(out, site, (*inputs, *runs, templates, MKDOCS_CONFIG), cache)  # refused before the work
+        stack.enter_context(holding([out] if site is None else [out, site]))  # before the work, too
         ready_checkpoint(checkpoint, train_first, force, (templates, out, html))
         analysis = analyse(checkpoint, **options, cache=cache, progress=echo_stage)
         if train_first:

@@ -146,9 +146,17 @@ def check_folder(target: Path, kind: str, inputs: Iterable[Path] = (), force: bo
     )
 
 
+HELD: set[Path] = set()  # folders this process holds locked: a lock is the process's, so is this record of it
+
+
 @contextmanager
 def locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` (which must exist); a second holder is refused at once."""
+    """Hold an exclusive lock on ``folder`` (which must exist); a second holder is refused at once. A folder
+    this process already holds (`holding`, before the work) is not locked twice."""
+    folder = Path(folder).resolve()
+    if folder in HELD:
+        yield
+        return
     descriptor = os.open(folder, os.O_RDONLY)
     try:
         try:
@@ -157,9 +165,25 @@ def locked(folder: Path) -> Iterator[None]:
             raise OutputError(
                 f"another modreport command is writing into {folder}; wait for it to finish and run this again."
             ) from None
-        yield
+        HELD.add(folder)
+        try:
+            yield
+        finally:
+            HELD.discard(folder)
     finally:
         os.close(descriptor)  # releases the lock
+
+
+@contextmanager
+def holding(targets: Iterable[Path]) -> Iterator[None]:
+    """Lock the existing parents of ``targets`` for the whole command, before any work: a second command
+    writing beside them is refused at once, not after its analysis. (A parent that does not exist yet is
+    made and locked when the output is written.)"""
+    parents = sorted({Path(target).resolve().parent for target in targets if Path(target).resolve().parent.is_dir()})
+    with ExitStack() as stack:
+        for parent in parents:
+            stack.enter_context(locked(parent))
+        yield
 
 
 def remove_leftovers(parent: Path, name: str) -> None:
