@@ -56,6 +56,8 @@ def snapshot(root: Path) -> dict[str, bytes | str]:
             entries[name] = f"link -> {os.readlink(path)}"
         elif path.is_dir():
             entries[name] = "folder"
+        elif not path.is_file():  # a FIFO or a device: its kind, never its contents
+            entries[name] = f"special {path.stat().st_mode:o}"
         else:
             entries[name] = path.read_bytes()
     return entries
@@ -136,6 +138,21 @@ def narrow_model_of_a_huge_modulus(root: Path) -> None:
 
 def deep_thresholds(root: Path) -> None:
     (root / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+
+
+def weights_from_dev_zero(root: Path) -> None:
+    (root / "ckpt" / "model.safetensors").unlink()
+    (root / "ckpt" / "model.safetensors").symlink_to("/dev/zero")
+
+
+def config_a_fifo(root: Path) -> None:
+    (root / "ckpt" / "config.json").unlink()
+    os.mkfifo(root / "ckpt" / "config.json")
+
+
+def sparse_config(root: Path) -> None:
+    with (root / "ckpt" / "config.json").open("r+b") as file:  # 5 GB on paper, nothing on disk
+        file.truncate(5 * 2**30)
 
 
 def big_config(root: Path) -> None:
@@ -252,6 +269,16 @@ ROWS = {
     "negative d_model": (edit_config(lambda c: c["model"].update(d_model=-64)), BUILD, 1, "not -64"),
     "fractional d_head": (edit_config(lambda c: c["model"].update(d_head=2.5)), BUILD, 1, "not 2.5"),
     "config larger than a config can be": (big_config, BUILD, 1, "more than a config can need"),
+    "weights linked to /dev/zero": (weights_from_dev_zero, BUILD, 1, "model.safetensors is not a regular file"),
+    "weights linked to /dev/zero, check": (
+        weights_from_dev_zero,
+        ["check", "--checkpoint", "ckpt"],
+        1,
+        "model.safetensors is not a regular file",
+    ),
+    "config a FIFO": (config_a_fifo, BUILD, 1, "config.json is not a regular file"),
+    "config a FIFO, no cache": (config_a_fifo, [*BUILD, "--no-cache"], 1, "config.json is not a regular file"),
+    "config a sparse 5 GB file": (sparse_config, BUILD, 1, "more than a config can need"),
     "NaN in config.json": (
         lambda r: (r / "ckpt" / "config.json").write_text('{"model": {"d_model": NaN}}'),
         ["check", "--checkpoint", "ckpt"],

@@ -115,7 +115,7 @@ def read_files(directory: Path, folder: int) -> CheckpointFiles:
 
     path = directory / CONFIG_FILE
     if not path.is_file():
-        raise CheckpointError(f"{path} is missing.")
+        raise CheckpointError(f"{path} is missing." if not path.exists() else f"{path} is not a regular file.")
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise CheckpointError(
             f"{path} is {path.stat().st_size} bytes, more than a config can need ({MAX_CONFIG_BYTES})."
@@ -134,7 +134,9 @@ def read_files(directory: Path, folder: int) -> CheckpointFiles:
     training = training_record(config.get("training"), path)
     weights_path = directory / WEIGHTS_FILE
     if not weights_path.is_file():
-        raise CheckpointError(f"{weights_path} is missing.")
+        raise CheckpointError(
+            f"{weights_path} is missing." if not weights_path.exists() else f"{weights_path} is not a regular file."
+        )
     size = os.stat(WEIGHTS_FILE, dir_fd=folder).st_size
     check_fits(size, f"reading {weights_path}")
     weights = read_file(weights_path, size, "a checkpoint's weights", folder)
