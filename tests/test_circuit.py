@@ -63,6 +63,8 @@ def test_two_heads_that_each_carry_half_of_b_are_minor_alone_and_redundant_toget
     assert abs(by_name["mlp0"].ablation.all_positions.delta_loss) < 1e-12  # zero MLP, zero attention: unused
     assert abs(by_name["attn1"].ablation.equals.delta_loss) < 1e-12
     assert by_name["mlp0"].heads_together is None and by_name["attn1"].heads_together.kind == "additive"
+    given = {(int(name[1]), int(name[3])): value for name, value in found.single_heads.items()}
+    assert components(Interventions(model, clean), singles=given) == found  # causal's singles, reused
 
 
 def test_together_is_judged_against_the_sum_of_the_singles_by_the_cutoffs():

@@ -95,13 +95,17 @@ def block_ablation(interventions: Interventions, layer: int, block: str) -> Abla
     return Ablation(at_equals, interventions.effect(block_mean_ablation(c, layer, block, everywhere=True)))
 
 
-def components(interventions: Interventions, cutoffs: Cutoffs | None = None) -> Components:
-    """Every attention block and MLP mean-ablated; every layer's heads singly, all at once and in pairs."""
+def components(
+    interventions: Interventions, cutoffs: Cutoffs | None = None, singles: dict[tuple[int, int], float] | None = None
+) -> Components:
+    """Every attention block and MLP mean-ablated; every layer's heads singly, all at once and in pairs.
+    ``singles`` maps (layer, head) to its single mean-ablation's Δloss at `=` where causal has run it already."""
     cutoffs = cutoffs or Cutoffs()
     c = interventions.capture
     n_layers, n_heads = c.z.shape[1], c.z.shape[2]
     run = interventions.effect
-    singles = {(l, h): run(mean_ablation(c, l, h)).delta_loss for l in range(n_layers) for h in range(n_heads)}
+    every = [(l, h) for l in range(n_layers) for h in range(n_heads)]
+    singles = singles if singles is not None else {key: run(mean_ablation(c, *key)).delta_loss for key in every}
     rows: list[Component] = []
     pairs: list[HeadPair] = []
     for layer in range(n_layers):
