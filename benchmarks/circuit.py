@@ -31,6 +31,7 @@ def main() -> None:
     from reporter.measure.attribution import logit_attribution
     from reporter.measure.capture import capture
     from reporter.measure.causal import Interventions
+    from reporter.measure.channels import ChannelCutoffs, channels, harmonics, internal_frequencies
     from reporter.measure.circuit import components
     from reporter.measure.fourier import logit_spectrum
     from reporter.measure.neurons import embedding_sparsity, neurons
@@ -54,6 +55,9 @@ def main() -> None:
     sparsity, sparsity_time = timed(embedding_sparsity, forward, task.modulus)
     top = sorted({*keys, *(max(n.by_frequency, key=n.by_frequency.get) for n in layers if n.by_frequency)})
     attribution, attribution_time = timed(logit_attribution, forward, clean, found_stream, top)
+    internal = internal_frequencies(table, layers, ChannelCutoffs())
+    carried = list(dict.fromkeys([*internal, *keys]))
+    removed, channels_time = timed(channels, forward, interventions, found_stream, carried)
 
     parts = [
         ("replay setup and check (Interventions)", setup),
@@ -63,6 +67,7 @@ def main() -> None:
         ("products", products_time),
         ("neurons and embedding", neurons_time + sparsity_time),
         ("read-out attribution", attribution_time),
+        (f"channels ({len(carried)} frequencies)", channels_time),
     ]
     total = sum(seconds for _, seconds in parts)
     print(f"{args.checkpoint.name}: p = {task.modulus}, {task.n_inputs} inputs, float64")
@@ -119,6 +124,12 @@ def main() -> None:
     print("| --- | ---: | " + " | ".join("---:" for _ in top) + " |")
     for a in attribution:
         print(f"| {a.component} | {a.correct_logit:.2f} | " + " | ".join(f"{a.frequencies[k]:.2f}" for k in top) + " |")
+    named = harmonics(carried, internal, task.modulus, ChannelCutoffs())
+    print(f"\ninternal frequencies: {internal}; harmonics (k': base): {named}")
+    print("\n| frequency | removed at | accuracy | Δloss | written by |\n| ---: | --- | ---: | ---: | --- |")
+    for ch in removed:
+        by = ", ".join(ch.written_by)
+        print(f"| {ch.frequency} | {ch.removed_at} | {ch.accuracy:.3f} | {ch.delta_loss:.3f} | {by} |")
 
 
 if __name__ == "__main__":

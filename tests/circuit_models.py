@@ -54,8 +54,10 @@ def finish(model, task: Task):
     return model, task
 
 
-def lookup_model(modulus: int = 7, scale: float = 100.0):
-    """Heads L0H0 (a), L0H1 and L0H2 (b, half each); MLP1 a lookup table of the answer (see the module doc)."""
+def lookup_model(modulus: int = 7, scale: float = 100.0, answer_frequency: int | None = None):
+    """Heads L0H0 (a), L0H1 and L0H2 (b, half each); MLP1 a lookup table of the answer (see the module doc).
+    With ``answer_frequency`` k, MLP1 writes cos and sin of 2π k (a + b) / p instead of the answer's one-hot,
+    and the unembedding reads cos(2π k (a + b - c) / p): the answer reaches the logits at frequency k alone."""
     p = modulus
     a_dims, b_dims, answer_dims = TOKEN + p, TOKEN + 2 * p, TOKEN + 3 * p
     model, state, task = blank(p, n_layers=2, n_heads=3, d_model=8 * math.ceil((TOKEN + 4 * p) / 8), d_mlp=p * p)
@@ -72,8 +74,18 @@ def lookup_model(modulus: int = 7, scale: float = 100.0):
                 state["blocks.1.mlp.in.weight"][neuron, a_dims + i] = 1.0
                 state["blocks.1.mlp.in.weight"][neuron, b_dims + j] = 1.0
                 state["blocks.1.mlp.in.bias"][neuron] = -1.5
-                state["blocks.1.mlp.out.weight"][answer_dims + (i + j) % p, neuron] = scale
-        state["unembed.weight"][:, answer_dims : answer_dims + p] = torch.eye(p)
+                if answer_frequency is None:
+                    state["blocks.1.mlp.out.weight"][answer_dims + (i + j) % p, neuron] = scale
+                else:
+                    angle = 2 * math.pi * answer_frequency * (i + j) / p
+                    state["blocks.1.mlp.out.weight"][answer_dims, neuron] = scale * math.cos(angle)
+                    state["blocks.1.mlp.out.weight"][answer_dims + 1, neuron] = scale * math.sin(angle)
+        if answer_frequency is None:
+            state["unembed.weight"][:, answer_dims : answer_dims + p] = torch.eye(p)
+        else:
+            angles = 2 * math.pi * answer_frequency * torch.arange(p, dtype=torch.float64) / p
+            state["unembed.weight"][:, answer_dims] = torch.cos(angles).float()
+            state["unembed.weight"][:, answer_dims + 1] = torch.sin(angles).float()
     return finish(model, task)
 
 

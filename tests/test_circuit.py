@@ -12,12 +12,14 @@ import torch
 from reporter.measure.attribution import BIAS, cosine_coefficient, direct_logits, frozen_scale, logit_attribution
 from reporter.measure.capture import capture, hooked_pass
 from reporter.measure.causal import Interventions
+from reporter.measure.channels import ChannelCutoffs, channels, frequency_component, harmonics, internal_frequencies
 from reporter.measure.circuit import Cutoffs, components, together_kind
 from reporter.measure.neurons import embedding_sparsity, neurons
 from reporter.measure.products import products
 from reporter.measure.stages import stages, stream
 from reporter.model import keys
 from reporter.model.build import build_model, model_config
+from reporter.model.edits import ResidualEdit
 from reporter.model.engine import Forward
 from reporter.model.task import EQUALS_POS, Task, all_inputs
 from tests.circuit_models import frequency_model, lookup_model
@@ -185,3 +187,30 @@ def test_the_cosine_coefficient_reads_back_a_known_amplitude():
     logits = 3.0 * torch.cos(2 * math.pi * k * ((a + b)[:, None] - c).double() / p) + 1.5
     assert cosine_coefficient(logits, p, k) == pytest.approx(3.0)
     assert abs(cosine_coefficient(logits, p, 1)) < 1e-12
+
+
+def test_removing_the_frequency_the_model_uses_breaks_it_and_removing_another_changes_nothing():
+    model, task = lookup_model(P, answer_frequency=2)
+    clean = capture(model, task)
+    forward, interventions = Forward(model, torch.float64), Interventions(model, clean)
+    found = stream(forward, clean)
+    table = {(ch.frequency, ch.removed_at): ch for ch in channels(forward, interventions, found, [1, 2, 3])}
+    assert table[(2, "final")].delta_loss == pytest.approx(math.log(P), abs=1e-6)  # the logits go flat
+    assert table[(2, "final")].written_by == ["mlp1"]
+    for k in (1, 3):
+        assert abs(table[(k, "final")].delta_loss) < 1e-9 and table[(k, "final")].written_by == []
+    for k in (1, 2, 3):  # MLP1 reads one-hot a and b: no answer part to remove yet
+        assert abs(table[(k, "mlp1")].delta_loss) < 1e-9 and abs(table[(k, "mlp0")].delta_loss) < 1e-9
+    part = frequency_component(found.residuals["mlp1"], P, 2)  # [answer, d_model]
+    edit = ResidualEdit("mlp1", lambda rows, x: x - part[clean.targets[rows]])
+    hooked = interventions.hooked.logits(slice(0, task.n_inputs), (edit,))
+    assert torch.nn.functional.cross_entropy(hooked, clean.targets) == pytest.approx(math.log(P), abs=1e-6)
+    table = stages(forward, clean)
+    assert internal_frequencies(table, neurons(forward, found.residuals, P), ChannelCutoffs())[0] == 2
+
+
+def test_harmonics_are_small_multiples_of_a_base_folded():
+    cutoffs = ChannelCutoffs(max_multiple=6)
+    assert harmonics([42, 20, 25, 15, 10, 5], [5], 113, cutoffs) == {20: 5, 25: 5, 15: 5, 10: 5}  # 42 = 31·5
+    assert harmonics([3, 1], [2], 7, cutoffs) == {3: 2, 1: 2}  # 2·2 = 4 ≡ -3, 3·2 = 6 ≡ -1
+    assert harmonics([20], [5], 113, ChannelCutoffs(max_multiple=3)) == {}
