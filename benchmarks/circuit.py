@@ -34,6 +34,7 @@ def main() -> None:
     from reporter.measure.channels import ChannelCutoffs, channels, harmonics, internal_frequencies
     from reporter.measure.circuit import components
     from reporter.measure.fourier import logit_spectrum
+    from reporter.measure.head_groups import head_groups, picks_a
     from reporter.measure.neurons import embedding_sparsity, neurons
     from reporter.measure.products import products
     from reporter.measure.stages import stages, stream
@@ -58,6 +59,10 @@ def main() -> None:
     internal = internal_frequencies(table, layers, ChannelCutoffs())
     carried = list(dict.fromkeys([*internal, *keys]))
     removed, channels_time = timed(channels, forward, interventions, found_stream, carried)
+    # the heads whose side changes with the input on 20-80% of inputs stand in here for the `switches_ab` labels
+    every = [(layer, head) for layer in range(model.cfg.n_layers) for head in range(model.cfg.n_heads)]
+    switching = [key for key in every if 0.2 <= picks_a(clean, *key).mean() <= 0.8]
+    grouped, groups_time = timed(head_groups, clean, switching)
 
     parts = [
         ("replay setup and check (Interventions)", setup),
@@ -68,6 +73,7 @@ def main() -> None:
         ("neurons and embedding", neurons_time + sparsity_time),
         ("read-out attribution", attribution_time),
         (f"channels ({len(carried)} frequencies)", channels_time),
+        ("head groups", groups_time),
     ]
     total = sum(seconds for _, seconds in parts)
     print(f"{args.checkpoint.name}: p = {task.modulus}, {task.n_inputs} inputs, float64")
@@ -130,6 +136,11 @@ def main() -> None:
     for ch in removed:
         by = ", ".join(ch.written_by)
         print(f"| {ch.frequency} | {ch.removed_at} | {ch.accuracy:.3f} | {ch.delta_loss:.3f} | {by} |")
+
+    print(f"\nswitching heads: {grouped.heads}; agreement:\n{grouped.agreement.round(3)}")
+    for g in grouped.groups:
+        rule = f"k = {g.frequency}, phase {g.phase:.2f}"
+        print(f"group {g.heads}: {rule}, agreement {g.agreement:.3f}, opposite {g.opposite}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from reporter.measure.capture import capture, hooked_pass
 from reporter.measure.causal import Interventions
 from reporter.measure.channels import ChannelCutoffs, channels, frequency_component, harmonics, internal_frequencies
 from reporter.measure.circuit import Cutoffs, components, together_kind
+from reporter.measure.head_groups import head_groups
 from reporter.measure.neurons import embedding_sparsity, neurons
 from reporter.measure.products import products
 from reporter.measure.stages import stages, stream
@@ -23,6 +24,7 @@ from reporter.model.edits import ResidualEdit
 from reporter.model.engine import Forward
 from reporter.model.task import EQUALS_POS, Task, all_inputs
 from tests.circuit_models import frequency_model, lookup_model
+from tests.handmade import COS, SIN, handmade_model
 
 P = 7
 
@@ -214,3 +216,20 @@ def test_harmonics_are_small_multiples_of_a_base_folded():
     assert harmonics([42, 20, 25, 15, 10, 5], [5], 113, cutoffs) == {20: 5, 25: 5, 15: 5, 10: 5}  # 42 = 31·5
     assert harmonics([3, 1], [2], 7, cutoffs) == {3: 2, 1: 2}  # 2·2 = 4 ≡ -3, 3·2 = 6 ≡ -1
     assert harmonics([20], [5], 113, ChannelCutoffs(max_multiple=3)) == {}
+
+
+def test_switching_heads_in_opposite_phase_form_two_opposite_groups():
+    model, _, task = handmade_model(11, [["frequency:copy", "frequency:copy", "frequency:copy", "b:copy"]])
+    with torch.no_grad():  # L0H2 prefers the operand with the larger -cos(2π·3·x/p + 0.7): the opposite phase
+        k = model.state_dict()["blocks.0.attn.k.weight"]
+        k[2 * 8, COS], k[2 * 8, SIN] = -k[2 * 8, COS], -k[2 * 8, SIN]
+    found = head_groups(capture(model, task), [(0, 0), (0, 1), (0, 2)])
+    assert found.heads == ["L0H0", "L0H1", "L0H2"]
+    assert found.agreement[0, 1] == 1.0 and found.agreement[0, 2] < 0.2
+    same, other = found.groups
+    assert same.heads == ("L0H0", "L0H1") and other.heads == ("L0H2",)
+    assert same.opposite == ("L0H2",) and other.opposite == ("L0H0", "L0H1")
+    assert same.frequency == other.frequency == 3
+    assert abs(abs(same.phase - other.phase) - math.pi) < 0.3  # half a turn apart
+    alone = head_groups(capture(model, task), [(0, 0), (0, 3)])  # a b-head picks b always: no group with L0H0
+    assert [g.heads for g in alone.groups] == [("L0H0",), ("L0H3",)] and alone.groups[0].opposite == ()
