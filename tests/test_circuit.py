@@ -233,3 +233,20 @@ def test_switching_heads_in_opposite_phase_form_two_opposite_groups():
     assert abs(abs(same.phase - other.phase) - math.pi) < 0.3  # half a turn apart
     alone = head_groups(capture(model, task), [(0, 0), (0, 3)])  # a b-head picks b always: no group with L0H0
     assert [g.heads for g in alone.groups] == [("L0H0",), ("L0H3",)] and alone.groups[0].opposite == ()
+
+
+def test_a_one_layer_attention_only_model_has_one_block_and_no_later_stages():
+    config = model_config(Task(P), n_layers=1, n_heads=2, d_model=16, d_mlp=32)
+    config["attn_only"] = True
+    model = build_model(config)
+    model.eval()
+    model.to(torch.float64, print_details=False)
+    clean = capture(model, Task(P))
+    forward, interventions = Forward(model, torch.float64), Interventions(model, clean)
+    found = stream(forward, clean)
+    assert [c.name for c in components(interventions).components] == ["attn0"]
+    assert [s.after for s in stages(forward, clean, (0.5, 0))] == ["embed", "attn0"]
+    assert [p.component for p in products(forward, clean, found)] == ["attn0"]
+    assert neurons(forward, found.residuals, P) == []
+    assert [ch.removed_at for ch in channels(forward, interventions, found, [1])] == ["final"]
+    assert [a.component for a in logit_attribution(forward, clean, found, [1])] == ["embed", "attn0", BIAS]
