@@ -67,7 +67,7 @@ def main() -> None:
     parts = [
         ("replay setup and check (Interventions)", setup),
         ("stream at = (from the capture)", stream_time),
-        ("components and head groups", blocks_time),
+        ("components: blocks, heads together, pairs", blocks_time),
         ("stages", stages_time),
         ("products", products_time),
         ("neurons and embedding", neurons_time + sparsity_time),
