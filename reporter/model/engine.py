@@ -93,6 +93,14 @@ class Forward:
     def linear(self, x: torch.Tensor, prefix: str) -> torch.Tensor:
         return F.linear(x, self.weights[keys.weight(prefix)], self.weights.get(keys.bias(prefix)))
 
+    def pre_activation(self, x: torch.Tensor, layer: int) -> torch.Tensor:
+        """The MLP's pre-activation [..., d_mlp] (hook mlp.in.hook_out) from its block's residual after attention."""
+        return self.linear(self.norm(x, keys.ln(layer, 2)), keys.mlp(layer, "in"))
+
+    def mlp(self, x: torch.Tensor, layer: int) -> torch.Tensor:
+        """The MLP's output [..., d_model] from its block's residual after attention [..., d_model]."""
+        return self.linear(self.act(self.pre_activation(x, layer)), keys.mlp(layer, "out"))
+
     def heads(self, x: torch.Tensor) -> torch.Tensor:
         """[rows, pos, head · d_head] -> [rows, head, pos, d_head]."""
         return x.view(*x.shape[:2], self.cfg.n_heads, self.cfg.d_head).transpose(1, 2)
@@ -136,9 +144,7 @@ class Forward:
             out = edited(self.linear(z.flatten(2), keys.attn(layer, "o")), layer, keys.ATTN_OUT, edits, rows)
             x = edited(x + out, layer, keys.RESID_MID, edits, rows)
             if self.act is not None:
-                hidden = self.act(self.linear(self.norm(x, keys.ln(layer, 2)), keys.mlp(layer, "in")))
-                out = edited(self.linear(hidden, keys.mlp(layer, "out")), layer, keys.MLP_OUT, edits, rows)
-                x = x + out
+                x = x + edited(self.mlp(x, layer), layer, keys.MLP_OUT, edits, rows)
             x = edited(x, layer, keys.RESID_POST, edits, rows)
         return self.linear(self.norm(x[:, -1], keys.LN_FINAL), keys.UNEMBED)  # [rows, vocab]
 
