@@ -8,7 +8,7 @@ Prints two tables:
    figures whose values changed. Goal (issue 19): the second at most 1.5x the first.
 2. What the cold build read: how many times each checkpoint file was opened and hashed (sha256 over the
    whole file), and how many models were built. Counted by wrapping `open`, safetensors' `load_file`,
-   `hashlib.sha256` and `build_model` in this process, whatever the code under test calls them for.
+   `os.open`, `hashlib.sha256` and `build_model` in this process, whatever the code under test calls them for.
 
     .venv/bin/python benchmarks/rebuild.py [--cache DIR]
 
@@ -22,6 +22,7 @@ import argparse
 import builtins
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -60,6 +61,15 @@ class Reads:
             reads.opened(file)
             return real_open(file, *args, **kwargs)
 
+        real_os_open = os.open
+
+        def counting_os_open(path, flags, mode=0o777, *, dir_fd=None):  # a file read inside an opened folder
+            if dir_fd is not None and str(path) in ("config.json", "model.safetensors"):
+                reads.opens[str(path)] += 1
+            else:
+                reads.opened(path)
+            return real_os_open(path, flags, mode, dir_fd=dir_fd)
+
         def counting_load(filename, *args, **kwargs):
             reads.opened(filename)
             return real_load(filename, *args, **kwargs)
@@ -90,6 +100,7 @@ class Reads:
             return model
 
         io.open = builtins.open = counting_open
+        os.open = counting_os_open
         safetensors.torch.load_file = counting_load
         hashlib.sha256 = CountingSha256
         reporter.model.build.build_model = counting_build

@@ -6,14 +6,11 @@ modreport's own code: the measurements by the checkpoint's bytes and the one thr
 (`key_frequency`), the untrained baseline by the model config and the modulus, each figure by the
 values it draws. So a threshold change re-interprets from cached measurements.
 
-The cache is an input like any other (a folder restored on CI from another branch's run, or shared): it
-holds data, never paths, and every entry is checked on every load. An entry's files are read without
-following links and with their sizes capped before any byte is read; `digests.json`, written last, gives
-each file's sha256 and is checked first; the JSON is decoded into the stages' own types, field by field,
-every number finite and every array numeric, and the measurements are then checked against the
-checkpoint's shape (`analysis.fits`). An entry that fails any check is a miss: it is measured again and
-replaced, and `problems` says so. NumPy archives are read with `allow_pickle=False`: nothing is unpickled.
-Only folders named by a key inside the cache folder are ever written or removed.
+The cache is an input (a folder restored on CI from another branch's run, or shared): it holds data, never
+paths. An entry's files are read without following links, sizes capped first; `digests.json`, written last,
+is checked first; values are decoded field by field (cache_codec.py) and checked against the checkpoint's
+shape. An entry that fails is a miss, measured again and replaced; `problems` says so. Nothing is
+unpickled. Only folders named by a key inside the cache folder are ever written or removed.
 """
 
 from __future__ import annotations
@@ -231,34 +228,30 @@ class Cache:
         return figure
 
     def prune(self) -> None:
-        """Keep the KEEP most recently used entries; remove staging folders a killed run left (an hour old)."""
-        for staging in self.folder.glob(".entry-*"):
-            if staging.is_dir() and time.time() - staging.stat().st_mtime > 3600:
-                shutil.rmtree(staging, ignore_errors=True)
-        entries = sorted(
-            (p for p in self.folder.iterdir() if p.is_dir() and len(p.name) == 32 and p.name.isalnum()),
-            key=lambda p: p.stat().st_mtime,
-            reverse=True,
-        )
-        for old in entries[KEEP:]:
-            shutil.rmtree(old, ignore_errors=True)
+        """Keep the KEEP most recently used entries."""
+        prune(self.folder, KEEP)
 
     def prune_figures(self) -> None:
         """Keep the KEEP_FIGURES most recently used figures."""
-        folder = self.folder / FIGURES
-        try:
-            entries = sorted(
-                (p for p in folder.iterdir() if p.is_dir() and len(p.name) == 32 and p.name.isalnum()),
-                key=lambda p: p.stat().st_mtime,
-                reverse=True,
-            )
-        except OSError:
-            return
-        for old in entries[KEEP_FIGURES:]:
+        prune(self.folder / FIGURES, KEEP_FIGURES)
+
+
+def prune(folder: Path, keep: int) -> None:
+    """Keep the ``keep`` most recently used entries of ``folder`` (named by a key; a link is never followed) and
+    remove staging folders a killed run left there (an hour old)."""
+    try:
+        entries = sorted(
+            (p for p in folder.iterdir() if len(p.name) == 32 and p.name.isalnum() and not p.is_symlink()),
+            key=lambda p: p.lstat().st_mtime,
+            reverse=True,
+        )
+        for old in entries[keep:]:
             shutil.rmtree(old, ignore_errors=True)
         for staging in folder.glob(".entry-*"):
-            if staging.is_dir() and time.time() - staging.stat().st_mtime > 3600:
+            if not staging.is_symlink() and time.time() - staging.lstat().st_mtime > 3600:
                 shutil.rmtree(staging, ignore_errors=True)
+    except OSError:
+        return
 
 
 def figure_files(figure) -> dict[str, bytes]:

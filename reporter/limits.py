@@ -7,6 +7,7 @@ sentence, instead of a crash (or minutes of swapping) half-way through.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 BUDGET_SHARE = 0.5  # modreport allows itself at most half of the machine's memory
 GB = 2**30
@@ -100,3 +101,17 @@ def read_bounded(path, limit: int, what: str, follow: bool = True, folder: int |
     if len(data) > limit:
         raise FileShapeError(f"{path} is larger than {what} can be (at most {limit} bytes).")
     return data
+
+
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: the longest name and path Linux file systems hold
+
+
+def path_problem(path: Path) -> str | None:
+    """Why the file system cannot hold ``path`` (a name or the whole path too long), or None."""
+    whole = len(os.fsencode(os.path.abspath(path)))
+    if whole >= PATH_MAX:
+        return f"is {whole} bytes long once made absolute; a path can be at most {PATH_MAX - 1}"
+    for part in Path(path).parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            return f"has a name of {len(os.fsencode(part))} bytes; a file system holds names of at most {NAME_MAX}"
+    return None

@@ -66,6 +66,12 @@ def open_page(browser):
 def test_page_loads_cleanly_from_disk_with_every_image(site, open_page, page_name):
     engine, public = site
     page, problems = open_page(public / page_name)
+    # Figures load lazily, as a reader scrolls to them: load every one, as scrolling to the end would.
+    page.eval_on_selector_all(
+        "article img",
+        "els => Promise.all(els.map(e => { e.loading = 'eager'; return e.complete ? 0 : "
+        "new Promise(done => { e.onload = e.onerror = done; }); }))",
+    )
     images = page.eval_on_selector_all(
         "article img", "els => els.map(e => [e.getAttribute('src'), e.naturalWidth, e.alt])"
     )

@@ -47,7 +47,7 @@ class UserPath(click.Path):
         super().__init__(path_type=Path, **kwargs)
 
     def convert(self, value, param, ctx):
-        from reporter.publish.outputs import path_problem
+        from reporter.limits import path_problem
 
         path = super().convert(value, param, ctx)
         if problem := path_problem(path):

@@ -6,10 +6,8 @@ Loading never unpickles (JSON and safetensors only) and checks every size before
 allocates: the safetensors header is read and compared with the shapes the config
 implies (built on the ``meta`` device, which allocates nothing) before the model exists.
 
-Each file is read and hashed once per build: `read_checkpoint` holds the bytes, their sha256 and the
-parsed config, and everything downstream (the cache's keys, the model, the provenance) reads that
-object. `build` and `training_record` raise `CheckpointError`, so this module imports them inside the
-functions that use them.
+Each file is read and hashed once per build: `read_checkpoint` holds the bytes, their sha256 and the parsed
+config, which everything downstream reads. (`build` and `training_record` are imported in the functions.)
 """
 
 from __future__ import annotations

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import json
 import os
 import shutil
@@ -27,6 +26,8 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+
+from reporter.publish.locks import holding, locked  # noqa: F401  (holding: the CLI takes it before the work)
 
 MARKER = ".modreport"  # JSON {"written_by": "modreport", "kind": ...} in every folder modreport writes
 PAGES, HTML, CHECKPOINT = "pages", "html", "checkpoint"  # the kinds of folder it writes
@@ -65,20 +66,6 @@ def holds_config(folder: Path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(config, dict) and {"model", "task"} <= set(config)
-
-
-NAME_MAX, PATH_MAX = 255, 4096  # bytes: the longest name and path Linux file systems hold
-
-
-def path_problem(path: Path) -> str | None:
-    """Why the file system cannot hold ``path`` (a name or the whole path too long), or None."""
-    whole = len(os.fsencode(os.path.abspath(path)))
-    if whole >= PATH_MAX:
-        return f"is {whole} bytes long once made absolute; a path can be at most {PATH_MAX - 1}"
-    for part in Path(path).parts:
-        if len(os.fsencode(part)) > NAME_MAX:
-            return f"has a name of {len(os.fsencode(part))} bytes; a file system holds names of at most {NAME_MAX}"
-    return None
 
 
 def forbidden(target: Path, inputs: Iterable[Path]) -> str | None:
@@ -144,46 +131,6 @@ def check_folder(target: Path, kind: str, inputs: Iterable[Path] = (), force: bo
     raise OutputError(
         f"{target} holds {what}; modreport replaces only its own {kind} folders: choose a new or empty folder."
     )
-
-
-HELD: set[Path] = set()  # folders this process holds locked: a lock is the process's, so is this record of it
-
-
-@contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``folder`` (which must exist); a second holder is refused at once. A folder
-    this process already holds (`holding`, before the work) is not locked twice."""
-    folder = Path(folder).resolve()
-    if folder in HELD:
-        yield
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(
-                f"another modreport command is writing into {folder}; wait for it to finish and run this again."
-            ) from None
-        HELD.add(folder)
-        try:
-            yield
-        finally:
-            HELD.discard(folder)
-    finally:
-        os.close(descriptor)  # releases the lock
-
-
-@contextmanager
-def holding(targets: Iterable[Path]) -> Iterator[None]:
-    """Lock the existing parents of ``targets`` for the whole command, before any work: a second command
-    writing beside them is refused at once, not after its analysis. (A parent that does not exist yet is
-    made and locked when the output is written.)"""
-    parents = sorted({Path(target).resolve().parent for target in targets if Path(target).resolve().parent.is_dir()})
-    with ExitStack() as stack:
-        for parent in parents:
-            stack.enter_context(locked(parent))
-        yield
 
 
 def remove_leftovers(parent: Path, name: str) -> None:
@@ -281,10 +228,12 @@ def is_our_report(path: Path) -> bool:
 
 
 def check_report_path(path: Path, inputs: Iterable[Path] = ()) -> Path:
-    if problem := path_problem(path):
-        raise OutputError(f"{str(path)[:80]}… {problem}.")
     """``path`` made absolute, once it is known to be safe for a report: not an input, not inside one, and
     either new or a report modreport wrote."""
+    from reporter.limits import path_problem
+
+    if problem := path_problem(path):
+        raise OutputError(f"{str(path)[:80]}… {problem}.")
     resolved = Path(os.path.abspath(path))
     reason = forbidden(resolved.resolve(), inputs)
     if reason or resolved.resolve() == resolved.parent.resolve():
