@@ -140,3 +140,25 @@ def browser():
         launched = playwright.chromium.launch(executable_path=path)
         yield launched
         launched.close()
+
+
+CACHE_HEADS = [["a:copy", "larger:copy"], ["plus", "b:copy"]]  # the hand-made model of the cache's tests
+
+
+@pytest.fixture
+def checkpoint(handmade_checkpoint, tmp_path):
+    """A copy of a small hand-made checkpoint (p = 13, two layers) that a test may damage or change."""
+    copy = tmp_path / "ckpt"
+    shutil.copytree(handmade_checkpoint(13, CACHE_HEADS), copy)
+    return copy
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    """How many times the model is measured."""
+    import reporter.analysis
+
+    calls = []
+    real = reporter.analysis.measure
+    monkeypatch.setattr(reporter.analysis, "measure", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls

@@ -6,34 +6,14 @@ nothing in the cache is ever unpickled or trusted."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
-import reporter.analysis
 from reporter.analysis import Options, analyse
 from reporter.cache import Cache, CacheError
 from reporter.interpret.thresholds import Thresholds
 from reporter.publish.report import dumps, report_json
 from tests.conftest import invoke
-
-HEADS = [["a:copy", "larger:copy"], ["plus", "b:copy"]]
-
-
-@pytest.fixture
-def checkpoint(handmade_checkpoint, tmp_path):
-    copy = tmp_path / "ckpt"
-    shutil.copytree(handmade_checkpoint(13, HEADS), copy)
-    return copy
-
-
-@pytest.fixture
-def counted(monkeypatch):
-    """How many times the model is measured."""
-    calls = []
-    real = reporter.analysis.measure
-    monkeypatch.setattr(reporter.analysis, "measure", lambda *a, **k: calls.append(1) or real(*a, **k))
-    return calls
 
 
 def test_a_repeated_analysis_runs_no_model_and_gives_the_same_report(checkpoint, tmp_path, counted):

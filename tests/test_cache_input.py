@@ -12,29 +12,10 @@ from pathlib import Path
 
 import pytest
 
-import reporter.analysis
 from reporter.analysis import Options, analyse
 from reporter.cache import DIGESTS, FIGURES, Cache
 from reporter.publish.report import dumps, report_json
 from tests.conftest import invoke
-
-HEADS = [["a:copy", "larger:copy"], ["plus", "b:copy"]]
-
-
-@pytest.fixture
-def checkpoint(handmade_checkpoint, tmp_path):
-    copy = tmp_path / "ckpt"
-    shutil.copytree(handmade_checkpoint(13, HEADS), copy)
-    return copy
-
-
-@pytest.fixture
-def counted(monkeypatch):
-    """How many times the model is measured."""
-    calls = []
-    real = reporter.analysis.measure
-    monkeypatch.setattr(reporter.analysis, "measure", lambda *a, **k: calls.append(1) or real(*a, **k))
-    return calls
 
 
 def measurements_entry(folder: Path) -> Path:
