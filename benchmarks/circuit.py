@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,13 +29,15 @@ def main() -> None:
 
     import torch
 
+    from reporter.interpret.circuit import harmonics, head_groups, internal_frequencies, together_kind, writers
+    from reporter.interpret.thresholds import Thresholds
     from reporter.measure.attribution import logit_attribution
     from reporter.measure.capture import capture
     from reporter.measure.causal import Interventions
-    from reporter.measure.channels import ChannelCutoffs, channels, harmonics, internal_frequencies
-    from reporter.measure.circuit import components
-    from reporter.measure.fourier import logit_spectrum
-    from reporter.measure.head_groups import head_groups, picks_a
+    from reporter.measure.channels import channels, write_spectra
+    from reporter.measure.components import components
+    from reporter.measure.fourier import logit_spectrum, preference_rule
+    from reporter.measure.head_groups import agreement, picks_a
     from reporter.measure.neurons import embedding_sparsity, neurons
     from reporter.measure.products import products
     from reporter.measure.stages import stages, stream
@@ -56,13 +59,22 @@ def main() -> None:
     sparsity, sparsity_time = timed(embedding_sparsity, forward, task.modulus)
     top = sorted({*keys, *(max(n.by_frequency, key=n.by_frequency.get) for n in layers if n.by_frequency)})
     attribution, attribution_time = timed(logit_attribution, forward, clean, found_stream, top)
-    internal = internal_frequencies(table, layers, ChannelCutoffs())
+    t = Thresholds()
+    internal = internal_frequencies(table, layers, t)
     carried = list(dict.fromkeys([*internal, *keys]))
     removed, channels_time = timed(channels, forward, interventions, found_stream, carried)
+    spectra, spectra_time = timed(write_spectra, forward, interventions, found_stream)
+    channels_time += spectra_time
+    matrix, groups_time = timed(agreement, clean)
     # the heads whose side changes with the input on 20-80% of inputs stand in here for the `switches_ab` labels
     every = [(layer, head) for layer in range(model.cfg.n_layers) for head in range(model.cfg.n_heads)]
-    switching = [key for key in every if 0.2 <= picks_a(clean, *key).mean() <= 0.8]
-    grouped, groups_time = timed(head_groups, clean, switching)
+    switching = []
+    for layer, head in every:
+        if 0.2 <= picks_a(clean, layer, head).mean() <= 0.8:
+            w = clean.pattern[:, layer, head].double().numpy()
+            rule = preference_rule(w[:, 0] + w[:, 1], w[:, 2], task.modulus)
+            switching.append(SimpleNamespace(name=f"L{layer}H{head}", layer=layer, preference=rule))
+    grouped = head_groups(matrix, switching, t)
 
     parts = [
         ("replay setup and check (Interventions)", setup),
@@ -89,12 +101,14 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for c in blocks.components:
         t = c.heads_together
-        extra = f"{t.delta_loss:.3f} | {t.sum_of_singles:.3f} | {t.kind}" if t else " | | "
+        kind = together_kind(t.delta_loss, t.sum_of_singles, Thresholds()) if t else ""
+        extra = f"{t.delta_loss:.3f} | {t.sum_of_singles:.3f} | {kind}" if t else " | | "
         e, a = c.ablation.equals, c.ablation.all_positions
         print(f"| {c.name} | {e.delta_loss:.3f} | {e.accuracy:.3f} | {a.delta_loss:.3f} | {extra} |")
     print("\n| head pair | Δloss together | sum of singles | kind |\n| --- | ---: | ---: | --- |")
     for pair in blocks.head_pairs:
-        print(f"| {' + '.join(pair.heads)} | {pair.delta_loss:.3f} | {pair.sum_of_singles:.3f} | {pair.kind} |")
+        kind = together_kind(pair.delta_loss, pair.sum_of_singles, Thresholds())
+        print(f"| {' + '.join(pair.heads)} | {pair.delta_loss:.3f} | {pair.sum_of_singles:.3f} | {kind} |")
 
     print("\n| after | a | b | answer | other | top answer frequencies (rms) | decodable | read-out accuracy |")
     print("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |")
@@ -130,15 +144,15 @@ def main() -> None:
     print("| --- | ---: | " + " | ".join("---:" for _ in top) + " |")
     for a in attribution:
         print(f"| {a.component} | {a.correct_logit:.2f} | " + " | ".join(f"{a.frequencies[k]:.2f}" for k in top) + " |")
-    named = harmonics(carried, internal, task.modulus, ChannelCutoffs())
+    named = harmonics(carried, internal, task.modulus, Thresholds())
     print(f"\ninternal frequencies: {internal}; harmonics (k': base): {named}")
     print("\n| frequency | removed at | accuracy | Δloss | written by |\n| ---: | --- | ---: | ---: | --- |")
     for ch in removed:
-        by = ", ".join(ch.written_by)
+        by = ", ".join(writers(spectra, ch.frequency, Thresholds()))
         print(f"| {ch.frequency} | {ch.removed_at} | {ch.accuracy:.3f} | {ch.delta_loss:.3f} | {by} |")
 
-    print(f"\nswitching heads: {grouped.heads}; agreement:\n{grouped.agreement.round(3)}")
-    for g in grouped.groups:
+    print(f"\nswitching heads: {[r.name for r in switching]}")
+    for g in grouped:
         rule = f"k = {g.frequency}, phase {g.phase:.2f}"
         print(f"group {g.heads}: {rule}, agreement {g.agreement:.3f}, opposite {g.opposite}")
 

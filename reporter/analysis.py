@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from reporter.interpret.algorithm import Step, algorithm
+from reporter.interpret.circuit import CircuitReading, read_circuit
 from reporter.interpret.findings import Finding, check_findings
 from reporter.interpret.labels import LayerTrend, layer_trends
 from reporter.interpret.roles import HeadRole, LayerReading, head_carries, head_roles, importance, layer_readings
@@ -24,9 +26,9 @@ from reporter.interpret.sensitivity import SensitivityRow, sensitivity
 from reporter.interpret.stats import Attention, PairError, Stats, compute_stats, default_pairs
 from reporter.interpret.thresholds import Thresholds
 from reporter.limits import analysis_bytes, check_fits
-from reporter.measure.causal import Checks, Effect, HeadEffects
+from reporter.measure.causal import Effect
 from reporter.measure.content import HeadWrite, PositionContent
-from reporter.measure.fourier import LogitSpectrum, Spectrum
+from reporter.measurement import Measurements, measure
 from reporter.model.training_record import TrainingRecord
 from reporter.resources import PACKAGES
 
@@ -41,21 +43,7 @@ class Options:
     command: str = "modreport build"
     sweep: bool = True
     baseline: bool = True  # measure the untrained model of the same config (a run that is only compared needs none)
-
-
-@dataclass(frozen=True)
-class Measurements:
-    """Everything that needs the model, measured once over all p² inputs."""
-
-    weights: np.ndarray  # [input, layer, head, key] attention from `=`
-    correct: np.ndarray  # [input] bool
-    contents: list[PositionContent]  # every layer's input at every position
-    writes: list[HeadWrite]  # every head's write at `=`
-    effects: list[HeadEffects]  # every intervention on every head
-    checks: Checks
-    logits: LogitSpectrum
-    embedding: Spectrum
-    unembedding: Spectrum
+    circuit: bool = True  # measure how it computes (contract 7; a run that is only compared needs none)
 
 
 @dataclass(frozen=True)
@@ -67,30 +55,6 @@ class Baseline:
     contents: list[PositionContent]
     writes: list[HeadWrite]
     ablations: list[Effect]  # mean-ablation at `=` of every head
-
-
-def measure(model, task, key_share: float) -> Measurements:
-    """Run the model once through TransformerLens hooks and every intervention the report reads."""
-    from reporter.measure.capture import capture
-    from reporter.measure.causal import Interventions, head_effects, rules, score_scale
-    from reporter.measure.content import head_writes, position_contents
-    from reporter.measure.fourier import logit_spectrum, spectrum
-    from reporter.model import keys
-
-    clean = capture(model, task)
-    interventions = Interventions(model, clean)
-    state = model.state_dict()
-    return Measurements(
-        weights=clean.weights,
-        correct=clean.correct,
-        contents=position_contents(clean),
-        writes=head_writes(model, clean),
-        effects=head_effects(interventions, rules(clean, score_scale(model.cfg))),
-        checks=interventions.checks,
-        logits=logit_spectrum(clean, key_share),
-        embedding=spectrum(state[keys.EMBED][: task.modulus], task.modulus),
-        unembedding=spectrum(state[keys.weight(keys.UNEMBED)], task.modulus),
-    )
 
 
 def measure_baseline(config: dict, task) -> Baseline:
@@ -182,6 +146,8 @@ class Analysis:
     model_config: dict  # the checkpoint's "model" block
     training: TrainingRecord | None
     provenance: dict
+    circuit: CircuitReading | None  # the circuit stage's numbers read under the thresholds (None: not measured)
+    algorithm: list[Step]  # how this model adds, step by step (contract 7)
     checkpoint: Path | None = None  # the folder analysed: `build_site` compares the runs beside it
 
     @property
@@ -248,7 +214,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     )
     # An entry exists only for these exact bytes, checked in full when it was made: a hit skips the check of
     # the config's keys against TransformerLens (and importing it).
-    reads = measurements_reads(files, t.key_frequency)
+    reads = measurements_reads(files, t.key_frequency, options.circuit)
     fits = functools.partial(fits_checkpoint, n_inputs=task.n_inputs, n_layers=m["n_layers"], n_heads=m["n_heads"])
     found = cache.load(reads, (Measurements,), fits) if cache else None
     if found is None:
@@ -256,7 +222,8 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
 
         loaded = load_checkpoint(files, dtype=torch.float64)
         try:
-            found = (measure(loaded.model, task, t.key_frequency),)
+            split = training.split if training else None
+            found = (measure(loaded.model, task, t.key_frequency, split if options.circuit else False),)
         except NonFiniteLogits as error:
             raise CheckpointError(f"{files.weights_path}: {error}") from None
         if cache:
@@ -271,6 +238,8 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     split = training.split if training else None
     stats = compute_stats(Attention(task, measured.weights, measured.correct), pairs, split)
     reading = interpret(stats, measured, t)
+    keys = measured.logits.key_frequencies
+    circuit = read_circuit(measured.circuit, reading.roles, keys, t, task.modulus) if measured.circuit else None
     provenance = {
         "checkpoint": Path(directory).name,
         "checkpoint_sha256": files.weights_sha256,
@@ -289,5 +258,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
         model_config=m,
         training=training,
         provenance=provenance,
+        circuit=circuit,
+        algorithm=algorithm(measured.circuit, circuit, reading.roles, keys) if circuit else [],
         checkpoint=Path(directory),
     )

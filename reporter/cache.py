@@ -262,13 +262,14 @@ def figure_files(figure) -> dict[str, bytes]:
     }
 
 
-def measurements_reads(files, key_frequency: float) -> dict:
-    """What `analysis.measure` reads: the checkpoint's bytes, and the one threshold it uses."""
+def measurements_reads(files, key_frequency: float, circuit: bool = True) -> dict:
+    """What `analysis.measure` reads: the checkpoint's bytes, its one threshold, and whether it measures the circuit."""
     return {
         "stage": "measurements",
         "config": files.config_sha256,
         "weights": files.weights_sha256,
         "key_frequency": key_frequency,
+        "circuit": circuit,
     }
 
 

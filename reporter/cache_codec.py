@@ -56,14 +56,21 @@ def decode(kind, data, arrays: dict):
             raise Damaged("an array is missing, not numeric or not finite")
         return array
     if origin in (list, tuple):
-        (item,) = typing.get_args(kind)[:1]
+        args = typing.get_args(kind)
         if not isinstance(data, list):
             raise Damaged("a list is not a list")
-        return [decode(item, v, arrays) for v in data]
+        if origin is tuple and Ellipsis not in args:  # a fixed tuple: one type per place
+            if len(data) != len(args):
+                raise Damaged("a tuple does not have its length")
+            return tuple(decode(item, v, arrays) for item, v in zip(args, data, strict=True))
+        return [decode(args[0], v, arrays) for v in data]
     if origin is dict or kind is dict:
         if not isinstance(data, dict):
             raise Damaged("a table is not a table")
-        return {key: checked_plain(v) for key, v in data.items()}
+        if not typing.get_args(kind):
+            return {key: checked_plain(v) for key, v in data.items()}
+        key_kind, value_kind = typing.get_args(kind)
+        return {decoded_key(key_kind, key): decode(value_kind, v, arrays) for key, v in data.items()}
     if kind is float:
         if isinstance(data, bool) or not isinstance(data, (int, float)) or not math.isfinite(data):
             raise Damaged("a number is not a finite number")
@@ -78,6 +85,15 @@ def decode(kind, data, arrays: dict):
         except ValueError:
             raise Damaged(f"{data!r:.40} is not a {kind.__name__}") from None
     raise Damaged(f"a value of type {kind} cannot come from the cache")
+
+
+def decoded_key(kind, key: str):
+    """A typed table's key as JSON wrote it (a string): an int key back to an int, a str key as it is."""
+    if kind is int and isinstance(key, str) and key.lstrip("-").isdigit() and len(key) <= 20:
+        return int(key)
+    if kind is str and isinstance(key, str):
+        return key
+    raise Damaged(f"a table's key {key!r:.40} is not a {getattr(kind, '__name__', kind)}")
 
 
 def checked_plain(value):

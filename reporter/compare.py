@@ -63,7 +63,9 @@ def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict |
         if analysis is None:
             if on_run:
                 on_run(checkpoint)
-            analysis = analyse(Path(checkpoint), Options(thresholds=thresholds, sweep=False, baseline=False), cache)
+            analysis = analyse(
+                Path(checkpoint), Options(thresholds=thresholds, sweep=False, baseline=False, circuit=False), cache
+            )
         digest = analysis.provenance["checkpoint_sha256"]
         if digest in weights:
             raise CompareError(

@@ -47,7 +47,7 @@ def test_other_shape_and_modulus_is_analysed_and_labelled(handmade_97, tmp_path)
 
 def test_report_keeps_contract_3(handmade_97, tmp_path):
     _, report = run_analyze(handmade_97, tmp_path)
-    assert report["schema_version"] == 3
+    assert report["schema_version"] == 4
     for finding in report["findings"]:  # data, not prose: the templates word each finding by its id
         assert {"id", "holds", "by_position", "by_content", "decided_by", "reason", "evidence"} <= set(finding)
         assert not {"text", "why", "claim"} & set(finding)
@@ -121,7 +121,7 @@ def test_trained_model_has_no_warning_and_knows_its_split(tiny_checkpoint, tmp_p
 def test_json_to_stdout_is_the_whole_report(handmade_97):
     result = invoke("analyze", "--checkpoint", handmade_97, "--json", "-")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["schema_version"] == 3
+    assert json.loads(result.stdout)["schema_version"] == 4
 
 
 def test_threshold_overrides_change_labels_and_are_recorded(handmade_97, tmp_path):

@@ -5,16 +5,20 @@ form, the neurons' frequencies, and read-out contributions that sum to the logit
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import pytest
 import torch
 
+from reporter.interpret.circuit import harmonics, head_groups, internal_frequencies, together_kind, writers
+from reporter.interpret.thresholds import Thresholds
 from reporter.measure.attribution import BIAS, cosine_coefficient, direct_logits, frozen_scale, logit_attribution
 from reporter.measure.capture import capture, hooked_pass
 from reporter.measure.causal import Interventions
-from reporter.measure.channels import ChannelCutoffs, channels, frequency_component, harmonics, internal_frequencies
-from reporter.measure.circuit import Cutoffs, components, together_kind
-from reporter.measure.head_groups import head_groups
+from reporter.measure.channels import channels, frequency_component, write_spectra
+from reporter.measure.components import components
+from reporter.measure.fourier import preference_rule
+from reporter.measure.head_groups import agreement
 from reporter.measure.neurons import embedding_sparsity, neurons
 from reporter.measure.products import products
 from reporter.measure.stages import stages, stream
@@ -58,27 +62,30 @@ def test_two_heads_that_each_carry_half_of_b_are_minor_alone_and_redundant_toget
     assert found.single_heads["L0H1"] < 0.01 and found.single_heads["L0H2"] < 0.01
     pairs = {pair.heads: pair for pair in found.head_pairs}
     b_pair = pairs[("L0H1", "L0H2")]
-    assert b_pair.delta_loss > 1.0 and b_pair.kind == "redundant"
-    assert pairs[("L0H0", "L0H1")].kind == "additive"  # the a-head alone already breaks it: nothing hidden
+    kind = {heads: together_kind(p.delta_loss, p.sum_of_singles, Thresholds()) for heads, p in pairs.items()}
+    assert b_pair.delta_loss > 1.0 and kind[("L0H1", "L0H2")] == "redundant"
+    assert kind[("L0H0", "L0H1")] == "additive"  # the a-head alone already breaks it: nothing hidden
     by_name = {c.name: c for c in found.components}
     assert [c.name for c in found.components] == ["attn0", "mlp0", "attn1", "mlp1"]
     assert by_name["attn0"].ablation.equals.delta_loss == pytest.approx(math.log(P))  # no neuron fires
     assert by_name["mlp1"].ablation.equals.delta_loss == pytest.approx(math.log(P))
     assert abs(by_name["mlp0"].ablation.all_positions.delta_loss) < 1e-12  # zero MLP, zero attention: unused
     assert abs(by_name["attn1"].ablation.equals.delta_loss) < 1e-12
-    assert by_name["mlp0"].heads_together is None and by_name["attn1"].heads_together.kind == "additive"
+    attn1 = by_name["attn1"].heads_together
+    assert by_name["mlp0"].heads_together is None
+    assert together_kind(attn1.delta_loss, attn1.sum_of_singles, Thresholds()) == "additive"
     given = {(int(name[1]), int(name[3])): value for name, value in found.single_heads.items()}
     assert components(Interventions(model, clean), singles=given) == found  # causal's singles, reused
 
 
 def test_together_is_judged_against_the_sum_of_the_singles_by_the_cutoffs():
-    cutoffs = Cutoffs(redundant_ratio=1.5, overlapping_ratio=0.5, floor=0.01)
+    cutoffs = Thresholds(together_redundant=1.5, together_overlapping=0.5, importance_minor=0.01)
     assert together_kind(1.0, 0.1, cutoffs) == "redundant"
     assert together_kind(1.0, 0.9, cutoffs) == "additive"
     assert together_kind(1.0, 2.5, cutoffs) == "overlapping"
     assert together_kind(0.005, 0.0, cutoffs) == "additive"  # below the floor: no claim
-    assert together_kind(1.0, 0.9, Cutoffs(redundant_ratio=1.2)) == "additive"
-    assert together_kind(1.0, 0.9, Cutoffs(redundant_ratio=1.1, overlapping_ratio=0.5)) == "redundant"
+    assert together_kind(1.0, 0.9, Thresholds(together_redundant=1.2)) == "additive"
+    assert together_kind(1.0, 0.9, Thresholds(together_redundant=1.1, together_overlapping=0.5)) == "redundant"
 
 
 def test_the_stage_table_of_a_lookup_model_reads_the_answer_only_after_its_last_mlp(lookup):
@@ -198,9 +205,10 @@ def test_removing_the_frequency_the_model_uses_breaks_it_and_removing_another_ch
     found = stream(forward, clean)
     table = {(ch.frequency, ch.removed_at): ch for ch in channels(forward, interventions, found, [1, 2, 3])}
     assert table[(2, "final")].delta_loss == pytest.approx(math.log(P), abs=1e-6)  # the logits go flat
-    assert table[(2, "final")].written_by == ["mlp1"]
+    spectra = write_spectra(forward, interventions, found)
+    assert writers(spectra, 2, Thresholds()) == ["mlp1"]
     for k in (1, 3):
-        assert abs(table[(k, "final")].delta_loss) < 1e-9 and table[(k, "final")].written_by == []
+        assert abs(table[(k, "final")].delta_loss) < 1e-9 and writers(spectra, k, Thresholds()) == []
     for k in (1, 2, 3):  # MLP1 reads one-hot a and b: no answer part to remove yet
         assert abs(table[(k, "mlp1")].delta_loss) < 1e-9 and abs(table[(k, "mlp0")].delta_loss) < 1e-9
     part = frequency_component(found.residuals["mlp1"], P, 2)  # [answer, d_model]
@@ -208,14 +216,14 @@ def test_removing_the_frequency_the_model_uses_breaks_it_and_removing_another_ch
     hooked = interventions.hooked.logits(slice(0, task.n_inputs), (edit,))
     assert torch.nn.functional.cross_entropy(hooked, clean.targets) == pytest.approx(math.log(P), abs=1e-6)
     table = stages(forward, clean)
-    assert internal_frequencies(table, neurons(forward, found.residuals, P), ChannelCutoffs())[0] == 2
+    assert internal_frequencies(table, neurons(forward, found.residuals, P), Thresholds())[0] == 2
 
 
 def test_harmonics_are_small_multiples_of_a_base_folded():
-    cutoffs = ChannelCutoffs(max_multiple=6)
+    cutoffs = Thresholds(harmonic_multiple=6)
     assert harmonics([42, 20, 25, 15, 10, 5], [5], 113, cutoffs) == {20: 5, 25: 5, 15: 5, 10: 5}  # 42 = 31·5
     assert harmonics([3, 1], [2], 7, cutoffs) == {3: 2, 1: 2}  # 2·2 = 4 ≡ -3, 3·2 = 6 ≡ -1
-    assert harmonics([20], [5], 113, ChannelCutoffs(max_multiple=3)) == {}
+    assert harmonics([20], [5], 113, Thresholds(harmonic_multiple=3)) == {}
 
 
 def test_switching_heads_in_opposite_phase_form_two_opposite_groups():
@@ -223,16 +231,26 @@ def test_switching_heads_in_opposite_phase_form_two_opposite_groups():
     with torch.no_grad():  # L0H2 prefers the operand with the larger -cos(2π·3·x/p + 0.7): the opposite phase
         k = model.state_dict()["blocks.0.attn.k.weight"]
         k[2 * 8, COS], k[2 * 8, SIN] = -k[2 * 8, COS], -k[2 * 8, SIN]
-    found = head_groups(capture(model, task), [(0, 0), (0, 1), (0, 2)])
-    assert found.heads == ["L0H0", "L0H1", "L0H2"]
-    assert found.agreement[0, 1] == 1.0 and found.agreement[0, 2] < 0.2
-    same, other = found.groups
+    clean = capture(model, task)
+    measured = agreement(clean)
+
+    def switching(*heads):  # what head_groups reads of a role: its name, layer and preference rule
+        rows = []
+        for head in heads:
+            w = clean.pattern[:, 0, head].double().numpy()
+            rule = preference_rule(w[:, 0] + w[:, 1], w[:, 2], task.modulus)
+            rows.append(SimpleNamespace(name=f"L0H{head}", layer=0, preference=rule))
+        return rows
+
+    assert measured.heads == ["L0H0", "L0H1", "L0H2", "L0H3"]
+    assert measured.matrix[0, 1] == 1.0 and measured.matrix[0, 2] < 0.2
+    same, other = head_groups(measured, switching(0, 1, 2), Thresholds())
     assert same.heads == ("L0H0", "L0H1") and other.heads == ("L0H2",)
     assert same.opposite == ("L0H2",) and other.opposite == ("L0H0", "L0H1")
     assert same.frequency == other.frequency == 3
     assert abs(abs(same.phase - other.phase) - math.pi) < 0.3  # half a turn apart
-    alone = head_groups(capture(model, task), [(0, 0), (0, 3)])  # a b-head picks b always: no group with L0H0
-    assert [g.heads for g in alone.groups] == [("L0H0",), ("L0H3",)] and alone.groups[0].opposite == ()
+    alone = head_groups(measured, switching(0, 3), Thresholds())  # a b-head picks b always: no group with L0H0
+    assert [g.heads for g in alone] == [("L0H0",), ("L0H3",)] and alone[0].opposite == ()
 
 
 def test_a_one_layer_attention_only_model_has_one_block_and_no_later_stages():
@@ -245,6 +263,7 @@ def test_a_one_layer_attention_only_model_has_one_block_and_no_later_stages():
     forward, interventions = Forward(model, torch.float64), Interventions(model, clean)
     found = stream(forward, clean)
     assert [c.name for c in components(interventions).components] == ["attn0"]
+    assert agreement(clean).heads == ["L0H0", "L0H1"]
     assert [s.after for s in stages(forward, clean, (0.5, 0))] == ["embed", "attn0"]
     assert [p.component for p in products(forward, clean, found)] == ["attn0"]
     assert neurons(forward, found.residuals, P) == []

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields, replace
 
-LABELS, CARRIES, CAUSAL, FOURIER, FINDINGS, PAGES = "labels", "carries", "causal", "fourier", "findings", "pages"
+LABELS, CARRIES, CAUSAL, FOURIER, CIRCUIT = "labels", "carries", "causal", "fourier", "circuit"
+FINDINGS, PAGES = "findings", "pages"
 SWEEP_FACTORS = (0.8, 0.9, 1.1, 1.2)  # a share threshold moves to these multiples of its value
 SWEEP_STEPS = (-2, -1, 1, 2)  # a count moves by these whole steps
 
@@ -23,6 +24,11 @@ def share(default: float, group: str, reason: str) -> float:
 def nats(default: float, group: str, reason: str) -> float:
     """A threshold on a change of loss, in nats: any number of at least 0."""
     return field(default=default, metadata={"reason": reason, "group": group, "unit": "nats"})
+
+
+def ratio(default: float, group: str, reason: str) -> float:
+    """A threshold on how many times one measurement is another: any number of at least 1."""
+    return field(default=default, metadata={"reason": reason, "group": group, "unit": "ratio"})
 
 
 def count(default: int, group: str, reason: str, swept: bool = True) -> int:
@@ -107,6 +113,68 @@ class Thresholds:
     )
     # The Fourier structure of the logits (Nanda et al. 2023).
     key_frequency: float = share(0.05, FOURIER, "a key frequency holds at least 5% of the logits' power over (a, b)")
+    sparse_frequencies: int = count(
+        5,
+        FOURIER,
+        "the embedding is sparse in the Fourier basis when at most 5 frequencies hold half of its power (Nanda et "
+        "al.'s model embeds with about 5)",
+    )
+    # How the model computes the answer (contract 7): the circuit stage's numbers read.
+    together_redundant: float = ratio(
+        1.5,
+        CIRCUIT,
+        "heads are redundant when ablating them together costs at least 1.5 times the sum of their single "
+        "ablations: each stands in for the other (below the minor band's 0.01 nats, together and alone, no claim)",
+    )
+    together_overlapping: float = share(
+        2 / 3,
+        CIRCUIT,
+        "heads overlap when ablating them together costs at most 2/3 of the sum of their single ablations: "
+        "they partly do the same work (in between: additive)",
+    )
+    readable: float = share(
+        0.5,
+        CIRCUIT,
+        "the answer is readable at a stage where the model's own final norm and unembedding, applied there, answer "
+        "at least half of the inputs (a guess answers 1 / p)",
+    )
+    product_drop: float = share(
+        0.5,
+        CIRCUIT,
+        "a block forms the answer's products when, given only the additive part of its input (an MLP) or mean "
+        "patterns (attention), the answer share of its output falls to at most half of what it is",
+    )
+    internal_answer: float = share(
+        0.1,
+        CIRCUIT,
+        "a stage's strongest answer frequency is internal only where the answer holds at least 10% of that "
+        "stage's input-dependent variance; an MLP's is the one most of its neurons follow",
+    )
+    harmonic_multiple: int = count(
+        6,
+        CIRCUIT,
+        "a frequency is a harmonic of an internal one k when it is n·k mod p (folded) for n up to 6 (a ReLU of a "
+        "cosine puts little power higher up)",
+        swept=False,
+    )
+    writer_share: float = share(
+        0.25,
+        CIRCUIT,
+        "a head or MLP writes a channel when its write's answer part at that frequency is at least a quarter of "
+        "the largest writer's",
+    )
+    writer_floor: float = share(
+        1e-4,
+        CIRCUIT,
+        "no one writes a channel whose largest writer is below 1e-4 of the largest write at any frequency "
+        "(float rounding)",
+    )
+    group_agreement: float = share(
+        0.75,
+        CIRCUIT,
+        "switching heads of one layer are a group when they pick the same operand on at least 3 inputs in 4 "
+        "(chance: 1 in 2); a group picks the opposite of another on at most 1 in 4",
+    )
     # The original write-up's claims (contract 5).
     sharp_mean_max: float = share(
         0.6, FINDINGS, "a layer is sharp when its mean largest weight is at least 0.6 (uniform is 0.25)"
@@ -204,6 +272,8 @@ class Thresholds:
                 raise ValueError(f"threshold {name!r} is a share: it must lie in [0, 1], not {value!r}.")
             elif unit == "nats" and value < 0:
                 raise ValueError(f"threshold {name!r} is a loss in nats: it must be at least 0, not {value!r}.")
+            elif unit == "ratio" and value < 1:
+                raise ValueError(f"threshold {name!r} is a ratio: it must be at least 1, not {value!r}.")
             if unit != "count":
                 value = float(value)
             values[name] = value

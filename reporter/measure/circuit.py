@@ -1,131 +1,79 @@
-"""What each block needs: every attention block and MLP mean-ablated, and heads ablated together.
+"""The circuit stage: how the model computes the answer, measured on all p² inputs (contract 7).
 
-A single-head ablation cannot see work that several heads share: if two heads each carry the same
-route, each alone can be missed while both together break the model. So every layer's heads are also
-ablated all at once and in every pair, and the effect compared with the sum of their single effects
-(contract 7 `components`, `head_pairs`). All on all p² inputs through `Interventions` (the `=`-column
-replay where it reproduces TransformerLens); Δloss in nats at `=`.
+Composed from one module per question, all reading the clean capture and the `=`-column replay that causal
+checks against TransformerLens:
+
+    components   every attention block and MLP mean-ablated; each layer's heads together and in pairs
+    stages       the residual at `=` after every stage: what it holds, and where the answer becomes readable
+    products     where the answer's products form: attention with mean patterns, MLPs with additive input
+    neurons      each MLP neuron's 2-D spectrum; the embedding's sparsity
+    attribution  each component's direct share of the correct logit and of each frequency's logit term
+    channels     each candidate frequency removed where each MLP reads it and at the end
+    head_groups  how often two heads of a layer pick the same operand
+
+Numbers only: every cut-off (which together-effect is `redundant`, which frequency is internal, which writes
+carry a channel, which heads form a group) is applied in interpret/circuit.py from the threshold table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
-from reporter.measure.causal import Effect, Interventions, block_mean_ablation, mean_ablation
-from reporter.model.task import head_name
+import torch
 
-
-@dataclass(frozen=True)
-class Cutoffs:
-    """Where "together" stops being the sum of the singles (contract 7 `kind`); the lead's threshold table
-    takes these over."""
-
-    redundant_ratio: float = 1.5  # together ≥ 1.5 × the sum: the heads stand in for each other
-    overlapping_ratio: float = 2 / 3  # together ≤ 2/3 of the sum: they partly do the same work
-    floor: float = 0.01  # nats: below it, together and alone, no claim (the `inert` band's bound)
-
-
-def together_kind(delta_loss: float, sum_of_singles: float, cutoffs: Cutoffs) -> str:
-    """`redundant`, `additive` or `overlapping`: how an ablation together compares with the sum of the
-    single ablations (both Δloss in nats)."""
-    if max(delta_loss, sum_of_singles) < cutoffs.floor:
-        return "additive"
-    if delta_loss >= cutoffs.redundant_ratio * max(sum_of_singles, 0.0) and delta_loss >= cutoffs.floor:
-        return "redundant"
-    if delta_loss <= cutoffs.overlapping_ratio * sum_of_singles:
-        return "overlapping"
-    return "additive"
+from reporter.measure.attribution import Attribution, logit_attribution
+from reporter.measure.capture import Capture
+from reporter.measure.causal import Interventions
+from reporter.measure.channels import Channel, candidates, channels, write_spectra
+from reporter.measure.components import Components, components
+from reporter.measure.head_groups import Agreement, agreement
+from reporter.measure.neurons import EmbeddingSparsity, NeuronLayer, embedding_sparsity, neurons
+from reporter.measure.products import Product, products
+from reporter.measure.stages import Stage, stages, stream
+from reporter.model.engine import Forward
 
 
 @dataclass(frozen=True)
-class Together:
-    """Several heads mean-ablated at `=` at once, against the sum of their single ablations."""
+class Circuit:
+    """Everything the circuit stage measured on one model."""
 
-    delta_loss: float  # nats, all of them ablated together
-    sum_of_singles: float  # nats, the sum of their single ablations
-    kind: str  # "redundant" | "additive" | "overlapping"
-
-
-@dataclass(frozen=True)
-class Ablation:
-    """A block's output replaced by its mean over all inputs, at `=` and at every position."""
-
-    equals: Effect
-    all_positions: Effect
-
-
-@dataclass(frozen=True)
-class Component:
-    """One attention block or MLP (contract 7 `components`)."""
-
-    name: str  # "attn1", "mlp1"
-    kind: str  # "attention" | "mlp"
-    layer: int
-    ablation: Ablation
-    heads_together: Together | None  # attention only: all its heads at once
+    components: Components
+    stages: list[Stage]
+    products: list[Product]
+    neurons: list[NeuronLayer]
+    embedding: EmbeddingSparsity
+    attribution: list[Attribution]  # over ``frequencies``
+    frequencies: list[int]  # the candidate frequencies, in the order first met along the forward
+    channels: list[Channel]  # each candidate removed at each place
+    write_spectra: dict[str, dict[int, float]]  # head or MLP -> its write's answer part's amplitude at each k
+    agreement: Agreement
 
 
-@dataclass(frozen=True)
-class HeadPair:
-    """Two heads of one layer ablated at `=` together (contract 7 `head_pairs`)."""
-
-    heads: tuple[str, str]  # ("L1H0", "L1H2")
-    delta_loss: float
-    sum_of_singles: float
-    kind: str
-
-
-@dataclass(frozen=True)
-class Components:
-    """Every block's and every head group's ablation."""
-
-    components: list[Component]
-    head_pairs: list[HeadPair]
-    single_heads: dict[str, float]  # head name -> Δloss of its single mean-ablation at `=` (nats)
-
-
-def block_ablation(interventions: Interventions, layer: int, block: str) -> Ablation:
-    """Mean-ablation of one block's output at `=` and at every position (in the last layer the other positions
-    feed nothing: the two are the same ablation, run once)."""
-    c = interventions.capture
-    at_equals = interventions.effect(block_mean_ablation(c, layer, block))
-    if layer == c.resid_pre.shape[1] - 1:
-        return Ablation(at_equals, at_equals)
-    return Ablation(at_equals, interventions.effect(block_mean_ablation(c, layer, block, everywhere=True)))
-
-
-def components(
-    interventions: Interventions, cutoffs: Cutoffs | None = None, singles: dict[tuple[int, int], float] | None = None
-) -> Components:
-    """Every attention block and MLP mean-ablated; every layer's heads singly, all at once and in pairs.
-    ``singles`` maps (layer, head) to its single mean-ablation's Δloss at `=` where causal has run it already."""
-    cutoffs = cutoffs or Cutoffs()
-    c = interventions.capture
-    n_layers, n_heads = c.z.shape[1], c.z.shape[2]
-    run = interventions.effect
-    every = [(l, h) for l in range(n_layers) for h in range(n_heads)]
-    singles = singles if singles is not None else {key: run(mean_ablation(c, *key)).delta_loss for key in every}
-    rows: list[Component] = []
-    pairs: list[HeadPair] = []
-    for layer in range(n_layers):
-        heads = range(n_heads)
-        together = run(*(mean_ablation(c, layer, h) for h in heads)).delta_loss
-        total = sum(singles[(layer, h)] for h in heads)
-        rows.append(
-            Component(
-                f"attn{layer}",
-                "attention",
-                layer,
-                block_ablation(interventions, layer, "attn"),
-                Together(together, total, together_kind(together, total, cutoffs)),
-            )
-        )
-        if not interventions.attn_only:
-            rows.append(Component(f"mlp{layer}", "mlp", layer, block_ablation(interventions, layer, "mlp"), None))
-        for first, second in combinations(heads, 2):
-            both = run(mean_ablation(c, layer, first), mean_ablation(c, layer, second)).delta_loss
-            pair_sum = singles[(layer, first)] + singles[(layer, second)]
-            names = (head_name(layer, first), head_name(layer, second))
-            pairs.append(HeadPair(names, both, pair_sum, together_kind(both, pair_sum, cutoffs)))
-    return Components(rows, pairs, {head_name(*key): value for key, value in singles.items()})
+def measure_circuit(
+    model,
+    capture: Capture,
+    interventions: Interventions,
+    key_frequencies: list[int],
+    singles: dict[tuple[int, int], float],
+    split: tuple[float, int] | None,
+) -> Circuit:
+    """The whole stage on one model. ``singles``: each head's Δloss of mean-ablation at `=` (causal's), so
+    that no single ablation runs twice; ``split``: (train fraction, seed) for the linear read-out."""
+    forward = Forward(model, torch.float64)
+    p = capture.task.modulus
+    found = stream(forward, capture)
+    table = stages(forward, capture, split)
+    layers = neurons(forward, found.residuals, p)
+    frequencies = candidates(table, layers, key_frequencies)
+    return Circuit(
+        components=components(interventions, singles),
+        stages=table,
+        products=products(forward, capture, found),
+        neurons=layers,
+        embedding=embedding_sparsity(forward, p),
+        attribution=logit_attribution(forward, capture, found, frequencies),
+        frequencies=frequencies,
+        channels=channels(forward, interventions, found, frequencies),
+        write_spectra=write_spectra(forward, interventions, found),
+        agreement=agreement(capture),
+    )

@@ -53,6 +53,11 @@ class Pages:
     a_share_low: float  # the low end of the a-share cut: 1 - a_share_extreme
     label_counts: dict  # kind of label -> label -> number of heads (the baseline table)
     record: RecordCheck | None  # the training record's final accuracies beside the measured ones
+    parts: dict  # every component's name ("attn1", "mlp1", "L1H0", "embed", "final", "bias") -> kind and layer
+    stage_tops: dict  # stage -> its answer part's 3 strongest frequencies [(k, rms)]
+    neuron_tops: dict  # MLP layer -> its 5 most common neuron frequencies [(k, neurons)]
+    channel_frequencies: list[int]  # the frequencies tested as channels, in the order the circuit reading names them
+    redundant_pairs: list[dict]  # report.json's head pairs whose kind is `redundant`
 
 
 @dataclass(frozen=True)
@@ -162,6 +167,15 @@ def label_counts(report: dict) -> dict:
     return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
 
 
+def circuit_parts(report: dict) -> dict:
+    """What the circuit's names stand for, so that a template words a name by its kind and layer."""
+    found = {"embed": {"kind": "embed", "layer": None}, "final": {"kind": "final", "layer": None}}
+    found["bias"] = {"kind": "bias", "layer": None}
+    found |= {c["name"]: {"kind": c["kind"], "layer": c["layer"]} for c in report["components"]}
+    found |= {h["name"]: {"kind": "head", "layer": h["layer"]} for h in report["heads"]}
+    return found
+
+
 def threshold_groups() -> list[str]:
     """The groups of the threshold table, in the order their first threshold appears."""
     return list(dict.fromkeys(Thresholds.group_of(name) for name, _ in Thresholds.reasons()))
@@ -182,4 +196,12 @@ def page_model(analysis: Analysis, report: dict) -> Pages:
         a_share_low=1 - analysis.thresholds.a_share_extreme,
         label_counts=label_counts(report),
         record=record_check(analysis),
+        parts=circuit_parts(report),
+        stage_tops={
+            s["after"]: sorted(s["answer_frequencies"].items(), key=lambda kv: (-kv[1], int(kv[0])))[:3]
+            for s in report["stages"]
+        },
+        neuron_tops={n["layer"]: list(n["by_frequency"].items())[:5] for n in report["neurons"]},
+        channel_frequencies=[ch.frequency for ch in analysis.circuit.channels],
+        redundant_pairs=[p for p in report["head_pairs"] if p["kind"] == "redundant"],
     )

@@ -22,6 +22,7 @@ from reporter.resources import TEMPLATES
 
 PAGES = (
     "index.md",
+    "algorithm.md",
     "heads.md",
     "layers.md",
     "fourier.md",
@@ -56,6 +57,13 @@ def number(value: float | None, digits: int = 2, signed: bool = False) -> str:
 def value(x: float) -> str:
     """A threshold as people write it: 0.5, 3, 0.5556."""
     return f"{x:.4g}"
+
+
+def sentence(text: str) -> str:
+    """Text that opens a sentence: its first letter upper-case, the rest as it is (Jinja's `capitalize` lowers
+    the rest: "MLP 1" would read "Mlp 1")."""
+    text = str(text)
+    return text[:1].upper() + text[1:]
 
 
 def token(key: str) -> str:
@@ -118,6 +126,11 @@ def page_context(
         "a_share_low": pages.a_share_low,
         "label_counts": pages.label_counts,
         "record": pages.record,
+        "parts": pages.parts,
+        "stage_tops": pages.stage_tops,
+        "neuron_tops": pages.neuron_tops,
+        "channel_frequencies": pages.channel_frequencies,
+        "redundant_pairs": pages.redundant_pairs,
         "comparison": comparison,
         "across": {f["id"]: f for f in comparison["findings"]} if comparison else {},
         "runs_missing": list(runs_missing),
@@ -156,7 +169,7 @@ def environment(template_dir: Path):
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters.update(percent=percent, number=number, value=value, token=token, foreign=foreign)
+    env.filters.update(percent=percent, number=number, value=value, token=token, foreign=foreign, sentence=sentence)
     return env
 
 

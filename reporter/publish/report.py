@@ -13,8 +13,10 @@ import numpy as np
 
 from reporter.analysis import Analysis
 from reporter.interpret.thresholds import Thresholds
+from reporter.publish.circuit_report import circuit_record, fourier_circuit
 
-SCHEMA_VERSION = 3  # 2: what heads carry, causal effects, positions, Fourier, baseline; 3: data, not prose
+SCHEMA_VERSION = 4  # 2: what heads carry, causal effects, positions, Fourier, baseline; 3: data, not prose;
+# 4: the circuit (contract 7)
 #                    (findings lose text, why and claim and gain reason and scope; warning is a code)
 DIGITS = 6  # decimals kept in report.json
 MODEL_KEYS = (
@@ -208,7 +210,7 @@ def report_json(analysis: Analysis) -> dict:
                 }
                 for trend in reading.trends
             ],
-            "fourier": fourier_record(measured, stats.accuracy["all"]),
+            "fourier": fourier_circuit(analysis, fourier_record(measured, stats.accuracy["all"])),
             "pairs": stats.pairs,
             "findings": [asdict(f) for f in analysis.findings],
             "baseline": asdict(analysis.baseline) if analysis.baseline else None,
@@ -219,6 +221,7 @@ def report_json(analysis: Analysis) -> dict:
             },
             "sensitivity": [asdict(row) for row in analysis.sensitivity],
             "provenance": analysis.provenance,
+            **circuit_record(analysis),
         }
     )
 

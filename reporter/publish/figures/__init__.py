@@ -13,7 +13,7 @@ class Plan:
     """One figure to draw: ``function`` of the module ``figures.<module>`` on ``arguments``. The cache keys
     a figure by its plan, so a figure whose values did not change is not drawn again."""
 
-    module: str  # attention, heads, model or runs
+    module: str  # attention, circuit, heads, model or runs
     function: str
     arguments: tuple
 
@@ -42,11 +42,45 @@ def figure_plans(analysis, comparison: dict | None = None) -> list[Plan]:
         Plan("model", "fourier_figure", (measured.logits, measured.embedding, measured.unembedding, roles)),
     ]
     plans += [Plan("heads", "head_figure", (stats, h, role)) for h, role in zip(stats.heads, roles, strict=True)]
+    plans += circuit_plans(analysis)
     history = analysis.training.history if analysis.training else ()
     if history and history[0].layers:
         plans.append(Plan("model", "training_figure", (history,)))
     if comparison:
         plans.append(Plan("runs", "niches_figure", (comparison,)))
+    return plans
+
+
+def circuit_plans(analysis) -> list[Plan]:
+    """The circuit figure and, where the model has MLPs, its neurons by frequency: keyed by plain values."""
+    circuit, reading = analysis.measured.circuit, analysis.circuit
+    effects = {c.name: c.ablation.equals.delta_loss for c in circuit.components.components}
+    blocks = [
+        {
+            "name": b.name,
+            "kind": b.kind,
+            "layer": b.layer,
+            "delta_loss": effects[b.name],
+            "importance": b.importance.value,
+            "products": b.forms_products,
+        }
+        for b in reading.blocks
+    ]
+    heads = [{"layer": r.layer, "name": r.name, "importance": r.importance.value} for r in analysis.roles]
+    stages = [
+        {
+            "after": s.after,
+            "answer": s.shares.answer,
+            "readout": s.readout_accuracy,
+            "readable": s.after == reading.readable_at,
+            "frequency": max(s.answer_frequencies, key=s.answer_frequencies.get) if s.answer_frequencies else None,
+        }
+        for s in circuit.stages
+    ]
+    plans = [Plan("circuit", "circuit_figure", (blocks, heads, stages))]
+    if circuit.neurons:
+        layers = [{"layer": n.layer, "by_frequency": n.by_frequency} for n in circuit.neurons]
+        plans.append(Plan("circuit", "neurons_figure", (layers,)))
     return plans
 
 

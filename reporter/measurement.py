@@ -1,0 +1,62 @@
+"""What needs the model, measured once over all p² inputs: the capture, content, causal, Fourier and circuit
+stages in one place, so that `analysis` caches their result by the checkpoint's bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reporter.measure.causal import Checks, HeadEffects
+from reporter.measure.circuit import Circuit
+from reporter.measure.content import HeadWrite, PositionContent
+from reporter.measure.fourier import LogitSpectrum, Spectrum
+
+
+@dataclass(frozen=True)
+class Measurements:
+    """Everything that needs the model, measured once over all p² inputs."""
+
+    weights: np.ndarray  # [input, layer, head, key] attention from `=`
+    correct: np.ndarray  # [input] bool
+    contents: list[PositionContent]  # every layer's input at every position
+    writes: list[HeadWrite]  # every head's write at `=`
+    effects: list[HeadEffects]  # every intervention on every head
+    checks: Checks
+    logits: LogitSpectrum
+    embedding: Spectrum
+    unembedding: Spectrum
+    circuit: Circuit | None  # how the model computes the answer (contract 7); None: not measured
+
+
+def measure(model, task, key_share: float, split: tuple[float, int] | None | bool = None) -> Measurements:
+    """Run the model once through TransformerLens hooks and every intervention the report reads. ``split``:
+    the training split (train fraction, seed) for the circuit's linear read-out, None without one, or False
+    for no circuit stage at all (a run that is only compared)."""
+    from reporter.measure.capture import capture
+    from reporter.measure.causal import Interventions, head_effects, rules, score_scale
+    from reporter.measure.circuit import measure_circuit
+    from reporter.measure.content import head_writes, position_contents
+    from reporter.measure.fourier import logit_spectrum, spectrum
+    from reporter.model import keys
+
+    clean = capture(model, task)
+    interventions = Interventions(model, clean)
+    state = model.state_dict()
+    effects = head_effects(interventions, rules(clean, score_scale(model.cfg)))
+    logits = logit_spectrum(clean, key_share)
+    singles = {(e.layer, e.head): e.ablation_equals.delta_loss for e in effects}
+    return Measurements(
+        weights=clean.weights,
+        correct=clean.correct,
+        contents=position_contents(clean),
+        writes=head_writes(model, clean),
+        effects=effects,
+        checks=interventions.checks,
+        logits=logits,
+        embedding=spectrum(state[keys.EMBED][: task.modulus], task.modulus),
+        unembedding=spectrum(state[keys.weight(keys.UNEMBED)], task.modulus),
+        circuit=None
+        if split is False
+        else measure_circuit(model, clean, interventions, logits.key_frequencies, singles, split),
+    )
