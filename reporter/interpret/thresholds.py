@@ -25,6 +25,11 @@ def nats(default: float, group: str, reason: str) -> float:
     return field(default=default, metadata={"reason": reason, "group": group, "unit": "nats"})
 
 
+def ratio(default: float, group: str, reason: str) -> float:
+    """A threshold on a multiple of another measured quantity: any number of at least 0."""
+    return field(default=default, metadata={"reason": reason, "group": group, "unit": "ratio"})
+
+
 def count(default: int, group: str, reason: str, swept: bool = True) -> int:
     """A threshold on a number of things, a whole number of at least 1. ``swept=False`` for a count that is
     part of a label's definition rather than a cut-off on a measurement: printed, not moved in the sweep."""
@@ -100,7 +105,16 @@ class Thresholds:
         0.1, CAUSAL, "patching in another input's a (or b) 'moves' a head when it costs at least 0.1 nats"
     )
     rule_small: float = nats(
-        0.1, CAUSAL, "a rule is sufficient when putting its pattern in place of the head's costs at most 0.1 nats"
+        0.1,
+        CAUSAL,
+        "a stand-in (a rule's pattern in place of the head's, or the part of its write its label names in place "
+        "of the write) is enough when it costs at most 0.1 nats",
+    )
+    rule_relative: float = ratio(
+        1.0,
+        CAUSAL,
+        "and at most once the clean loss: a stand-in that more than doubles the loss explains less than the model "
+        "does (on a model whose loss is 0.005 nats, 0.1 nats is twenty times its loss)",
     )
     rule_needed: float = nats(
         0.2, CAUSAL, "and when the head's mean pattern in its place costs at least 0.2 nats: below, no rule is needed"
@@ -108,9 +122,6 @@ class Thresholds:
     # The Fourier structure of the logits (Nanda et al. 2023).
     key_frequency: float = share(0.05, FOURIER, "a key frequency holds at least 5% of the logits' power over (a, b)")
     # The original write-up's claims (contract 5).
-    sharp_mean_max: float = share(
-        0.6, FINDINGS, "a layer is sharp when its mean largest weight is at least 0.6 (uniform is 0.25)"
-    )
     specialised_share: float = share(
         0.5,
         FINDINGS,
@@ -151,6 +162,12 @@ class Thresholds:
         0.1,
         PAGES,
         "below this mean attention on a and b together, how a head divides them is noise and is not discussed",
+    )
+    sharp_mean_max: float = share(
+        0.6,
+        PAGES,
+        "a head's evidence calls it sharp when its mean largest weight is at least 0.6 (uniform is 0.25); the claim "
+        "that later layers are sharp compares them with layer 0 instead",
     )
     a_share_extreme: float = share(
         0.9, PAGES, "an input's a / (a + b) above 0.9 is 'all on a', below 1 - 0.9 'all on b'"
@@ -204,6 +221,8 @@ class Thresholds:
                 raise ValueError(f"threshold {name!r} is a share: it must lie in [0, 1], not {value!r}.")
             elif unit == "nats" and value < 0:
                 raise ValueError(f"threshold {name!r} is a loss in nats: it must be at least 0, not {value!r}.")
+            elif unit == "ratio" and value < 0:
+                raise ValueError(f"threshold {name!r} is a multiple: it must be at least 0, not {value!r}.")
             if unit != "count":
                 value = float(value)
             values[name] = value

@@ -117,6 +117,8 @@ def page_context(
         "chance": pages.chance,
         "a_share_low": pages.a_share_low,
         "label_counts": pages.label_counts,
+        "untrained_marks": pages.untrained_marks,
+        "start_unembed_scale": pages.start_unembed_scale,
         "record": pages.record,
         "comparison": comparison,
         "across": {f["id"]: f for f in comparison["findings"]} if comparison else {},
