@@ -67,7 +67,7 @@ def stage_rows() -> list[tuple[str, float, str]]:
     _, contents_time = timed(position_contents, clean)
     _, writes_time = timed(head_writes, model, clean)
     _, fourier_time = timed(logit_spectrum, clean, Thresholds().key_frequency)
-    _, baseline_time = timed(measure_baseline, loaded.config["model"], task)
+    _, baseline_time = timed(measure_baseline, loaded.config["model"], task, loaded.training)
 
     from reporter.analysis import analyse
 
@@ -76,7 +76,7 @@ def stage_rows() -> list[tuple[str, float, str]]:
     reading, interpret_time = timed(interpret, stats, analysis.measured, Thresholds())
     _, sweep_time = timed(sensitivity, stats, analysis.measured, reading, Thresholds(), interpret)
     _, figures_time = timed(draw_all, analysis)
-    n_experiments = 8 * len(effects) - sum(1 for e in effects if e.layer == model.cfg.n_layers - 1)
+    n_experiments = 10 * len(effects) - sum(1 for e in effects if e.layer == model.cfg.n_layers - 1)
     causal = checks_time + rules_time + effects_time
     return [
         ("load the checkpoint (float64)", load_time, ""),

@@ -57,16 +57,18 @@ class Baseline:
     ablations: list[Effect]  # mean-ablation at `=` of every head
 
 
-def measure_baseline(config: dict, task) -> Baseline:
-    """The same config and seed, untrained: which labels a model that has learned nothing would also earn."""
+def measure_baseline(config: dict, task, training: TrainingRecord | None = None) -> Baseline:
+    """The trained model's start point (the same config and seed, and the recorded recipe's initial unembedding
+    scale), untrained: which labels a model that has learned nothing would also earn."""
     import torch
 
     from reporter.measure.capture import capture
     from reporter.measure.causal import Interventions, mean_ablation
     from reporter.measure.content import head_writes, position_contents
-    from reporter.model.build import build_model
+    from reporter.model.recipe import initial_unembed_scale
+    from reporter.model.train import initial_model
 
-    model = build_model(config)
+    model = initial_model(config, initial_unembed_scale(training.recipe if training else None))
     model.eval()
     model.to(torch.float64, print_details=False)
     clean = capture(model, task)
@@ -105,13 +107,14 @@ def interpret(stats: Stats, measured: Measurements, t: Thresholds, memo: dict | 
 
 @dataclass(frozen=True)
 class BaselineSummary:
-    """How many of each label the untrained model earns."""
+    """The labels the untrained model (the training start point) earns: how many of each, and head by head."""
 
     accuracy: float
     looks: dict  # label -> heads
     reads: dict
     carries: dict
     importance: dict
+    heads: list[dict]  # per head, in layer-then-head order: {"name", "looks", "reads", "carries", "importance"}
 
 
 def summarise_baseline(baseline: Baseline, task, t: Thresholds) -> BaselineSummary:
@@ -122,15 +125,18 @@ def summarise_baseline(baseline: Baseline, task, t: Thresholds) -> BaselineSumma
 
     stats = compute_stats(Attention(task, baseline.weights, baseline.correct), [])
     readings = layer_readings(baseline.contents, stats.n_layers + 1, t)
-    looks = [head_label(h, t).kind.value for h in stats.heads]
-    reads = [head_label(h, t, merged_weights(h.weights, readings[h.layer])).kind.value for h in stats.heads]
-    return BaselineSummary(
-        accuracy=float(baseline.correct.mean()),
-        looks=dict(Counter(looks)),
-        reads=dict(Counter(reads)),
-        carries=dict(Counter(head_carries(w, t).value for w in baseline.writes)),
-        importance=dict(Counter(importance(e, t).value for e in baseline.ablations)),
-    )
+    heads = [
+        {
+            "name": h.name,
+            "looks": head_label(h, t).kind.value,
+            "reads": head_label(h, t, merged_weights(h.weights, readings[h.layer])).kind.value,
+            "carries": head_carries(write, t).value,
+            "importance": importance(ablation, t).value,
+        }
+        for h, write, ablation in zip(stats.heads, baseline.writes, baseline.ablations, strict=True)
+    ]
+    counts = {view: dict(Counter(head[view] for head in heads)) for view in ("looks", "reads", "carries", "importance")}
+    return BaselineSummary(accuracy=float(baseline.correct.mean()), **counts, heads=heads)
 
 
 @dataclass(frozen=True)
@@ -232,7 +238,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     baseline = None
     if options.baseline:  # the untrained model of the same config: only a headline report shows it
         cached = cache.load(baseline_reads(files), (Baseline,), fits) if cache else None
-        baseline = cached[0] if cached else measure_baseline(config["model"], task)
+        baseline = cached[0] if cached else measure_baseline(config["model"], task, training)
         if cache and not cached:
             cache.store(baseline_reads(files), (baseline,))
     split = training.split if training else None

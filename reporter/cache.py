@@ -3,8 +3,8 @@ model and draws only what changed.
 
 Each stage's entry is keyed by what that stage reads, and by the format, the packages' versions and
 modreport's own code: the measurements by the checkpoint's bytes and the one threshold they use
-(`key_frequency`), the untrained baseline by the model config and the modulus, each figure by the
-values it draws. So a threshold change re-interprets from cached measurements.
+(`key_frequency`), the untrained baseline by its start point (config, modulus, unembedding scale), each
+figure by the values it draws. So a threshold change re-interprets from cached measurements.
 
 The cache is an input (a folder restored on CI from another branch's run, or shared): it holds data, never
 paths. An entry's files are read without following links, sizes capped first; `digests.json`, written last,
@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from reporter.cache_codec import Damaged, decode, encode, not_finite
+from reporter.model.recipe import initial_unembed_scale
 from reporter.resources import PACKAGES
 
-FORMAT = 4  # bump when the measurements change shape
+FORMAT = 6  # bump when the measurements change shape (5: stand-ins for each head's write; 6: the circuit)
 KEEP = 16  # entries kept; the oldest beyond this are removed
 KEEP_FIGURES = 512  # figure entries kept (a build with five runs draws about 20)
 FIGURES = "figures"  # the cache's subfolder of figure entries
@@ -264,18 +265,15 @@ def figure_files(figure) -> dict[str, bytes]:
 
 def measurements_reads(files, key_frequency: float, circuit: bool = True) -> dict:
     """What `analysis.measure` reads: the checkpoint's bytes, its one threshold, and whether it measures the circuit."""
-    return {
-        "stage": "measurements",
-        "config": files.config_sha256,
-        "weights": files.weights_sha256,
-        "key_frequency": key_frequency,
-        "circuit": circuit,
-    }
+    digests = {"config": files.config_sha256, "weights": files.weights_sha256}
+    return {"stage": "measurements", **digests, "key_frequency": key_frequency, "circuit": circuit}
 
 
 def baseline_reads(files) -> dict:
-    """What `analysis.measure_baseline` reads: the model block (its seed included) and the modulus; no weights."""
-    return {"stage": "baseline", "model": files.config["model"], "modulus": files.task.modulus}
+    """What `analysis.measure_baseline` reads: the model block (its seed included), the modulus and the recorded
+    recipe's initial unembedding scale (the training start point); no weights."""
+    scale = initial_unembed_scale(files.training.recipe if files.training else None)
+    return {"stage": "baseline", "model": files.config["model"], "modulus": files.task.modulus, "unembed_scale": scale}
 
 
 def package_versions() -> dict:

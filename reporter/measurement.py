@@ -29,7 +29,7 @@ class Measurements:
     circuit: Circuit | None  # how the model computes the answer (contract 7); None: not measured
 
 
-def measure(model, task, key_share: float, split: tuple[float, int] | None | bool = None) -> Measurements:
+def measure(model, task, key_share: float, split: tuple[float, int] | bool | None = None) -> Measurements:
     """Run the model once through TransformerLens hooks and every intervention the report reads. ``split``:
     the training split (train fraction, seed) for the circuit's linear read-out, None without one, or False
     for no circuit stage at all (a run that is only compared)."""

@@ -33,6 +33,7 @@ from reporter.model.task import Task
 POSITION, VALUE, CONSTANT, COS, SIN, SLOTS = 0, 4, 5, 6, 7, 8
 SHARP = 40.0  # score margin that makes a "sharp" head put > 99.9% on its target
 FREQUENCY, PHASE = 3, 0.7  # the frequency head's preference: cos(2π·3·x/p + 0.7)
+READOUT = 80.0  # the answer-gated model's unembedding gain: large enough that its loss is below 0.01 nats
 
 # What each kind of head rewards: key feature -> score weight.
 KEYS = {
@@ -164,3 +165,57 @@ def write_handmade(directory: Path, modulus: int, heads: list[list[str]], readou
     directory.mkdir(parents=True, exist_ok=True)
     save_checkpoint(model, {"model": config, "task": task.to_json()}, directory)
     return directory
+
+
+def answer_gated_model(modulus: int, operands: float = 0.0, share: float = 1.0, sink: bool = False, gain: float = 1.5):
+    """Two layers that answer through two heads of layer 1, each writing a function of the answer (θ = 2π·FREQUENCY/p).
+
+    Layer 0: L0H0 copies b's cos θb, sin θb and value b/p into slots, L0H1 likewise a's. At `=`, L1H0 scores b's
+    position by gain · cos θ(a + b) (its query: a's cos and sin; its key: the token's own cos and sin, rotated) and
+    L1H1 by gain · sin θ(a + b), each against `=` at 0, with `a` and `+` masked. Each writes (share on b - share on
+    `=`), a function of the answer, which the unembedding reads as READOUT · (cos θc, sin θc) for answer c: the angle
+    names the answer, on every input. L1H0 also writes ``operands`` times a's and b's values (each held at both
+    positions it reads: a part in a alone and one in b alone, which nothing reads). L1H2 is a copy of L1H0 without
+    them: the unembedding reads the cos channel as ``share`` of L1H0's and the rest of L1H2's. With ``sink``, L0H0
+    looks at `+` from `=` (it writes a constant there: a sink at `=`) and at b from b, and layer 1's keys read its
+    copy at b instead of b's own cos and sin: it is inert at `=` and needed at b (leave ``operands`` at 0: b's value
+    is then not at `=`)."""
+    model, config, task = handmade_model(modulus, [["b", "a", "uniform"], ["uniform", "uniform", "uniform"]])
+    state = model.state_dict()
+    d_head, scale = config["d_head"], config["d_head"] ** 0.5
+    b_slots, a_slots, written = SLOTS, SLOTS + 3, SLOTS + 6  # (cos, sin, value) of b, of a; layer 1's writes
+    angle = 2 * math.pi * FREQUENCY * torch.arange(modulus, dtype=torch.float64) / modulus
+    with torch.no_grad():
+        for name in ("blocks.0.attn", "blocks.1.attn"):
+            for part in "qkvo":
+                state[f"{name}.{part}.weight"].zero_()
+        for head, slots in ((0, b_slots), (1, a_slots)):  # layer 0: copy one operand's cos, sin, value
+            row = head * d_head
+            q0, k0 = state["blocks.0.attn.q.weight"], state["blocks.0.attn.k.weight"]
+            if head == 0 and sink:  # from b, b; from =, +
+                q0[row, POSITION + 2], q0[row + 1, POSITION + 3] = scale, scale
+                k0[row, POSITION + 2], k0[row + 1, POSITION + 1] = SHARP, SHARP
+            else:
+                q0[row, CONSTANT] = scale
+                k0[row, POSITION + (2 if head == 0 else 0)] = SHARP
+            for i, feature in enumerate((COS, SIN, VALUE)):
+                state["blocks.0.attn.v.weight"][row + i, feature] = 1.0
+                state["blocks.0.attn.o.weight"][slots + i, row + i] = 1.0
+        q, k, v, o = (state[f"blocks.1.attn.{name}.weight"] for name in "qkvo")
+        # cos(x + y) = cos x cos y - sin x sin y; sin(x + y) = sin x cos y + cos x sin y
+        for head, (query, sign) in enumerate((((0, 1), -1.0), ((1, 0), 1.0), ((0, 1), -1.0))):
+            row = head * d_head
+            q[row, a_slots + query[0]], q[row + 1, a_slots + query[1]] = scale * gain, scale * gain
+            k[row, b_slots if sink else COS], k[row + 1, b_slots + 1 if sink else SIN] = 1.0, sign
+            q[row + 2, CONSTANT] = scale
+            k[row + 2, POSITION + 0], k[row + 2, POSITION + 1] = -3 * SHARP, -3 * SHARP  # never `a` or `+`
+            v[row, POSITION + 2], v[row, POSITION + 3] = 1.0, -1.0
+            o[written + head, row] = 1.0
+        v[1, a_slots + 2], v[2, b_slots + 2] = operands, operands
+        o[written + 3, 1], o[written + 4, 2] = 1.0, 1.0
+        unembed = state["unembed.weight"]  # [answer, d_model]
+        unembed.zero_()
+        unembed[:, written] = (share * READOUT * torch.cos(angle)).float()
+        unembed[:, written + 1] = (READOUT * torch.sin(angle)).float()
+        unembed[:, written + 2] = ((1 - share) * READOUT * torch.cos(angle)).float()
+    return model, config, task

@@ -326,6 +326,12 @@ ROWS = {
         1,
         "training.recipe must be an object of plain values",
     ),
+    "recipe unembedding scale not a number": (  # the untrained baseline starts from it
+        edit_config(lambda c: c["training"]["recipe"].update(unembed_scale="small")),
+        BUILD,
+        1,
+        "training.recipe.unembed_scale must be a number",
+    ),
     # Training options.
     "train modulus too large": (None, ["train", "--out", "new", "--modulus", "100000"], 2, "modreport allows itself"),
     "train 0 layers": (None, ["train", "--out", "new", "--layers", "0"], 2, "the number of layers must be at least 1"),

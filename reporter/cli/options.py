@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from reporter.interpret.thresholds import Thresholds, parse_setting
+from reporter.interpret.threshold_kinds import parse_setting
+from reporter.interpret.thresholds import Thresholds
 from reporter.limits import read_bounded
 from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
 from reporter.model.recipe import MAX_SEED, Recipe

@@ -38,6 +38,9 @@ class Importance(StrEnum):
     critical = "critical"
 
 
+MATTERING = (Importance.matters, Importance.critical)  # the bands of a head that "matters", on every page
+
+
 def carries(shares: Shares, silent: bool, t: Thresholds) -> Carries:
     """The label of one write or residual from its shares; ``silent`` when it barely varies."""
     if silent:
@@ -119,12 +122,18 @@ class Sufficiency(StrEnum):
     insufficient = "insufficient"  # the rule's pattern costs too much
 
 
+def stands_in(effect: Effect, clean_loss: float, t: Thresholds) -> bool:
+    """Whether a stand-in (a rule's pattern in place of the head's, or the part of its write its label names in
+    place of the write) costs little: at most `rule_small` nats, and at most `rule_relative` times the clean loss."""
+    return effect.delta_loss <= min(t.rule_small, t.rule_relative * clean_loss)
+
+
 def sufficiency(effects: HeadEffects, t: Thresholds, rule: Effect | None = None) -> Sufficiency:
     """The test of a rule's pattern (by default the better of the additive and the answer rule's) against
-    the head's mean pattern."""
+    the head's mean pattern, and against the clean loss."""
     if effects.pattern_mean.delta_loss < t.rule_needed:
         return Sufficiency.not_needed
-    if (rule or effects.pattern_rule).delta_loss <= t.rule_small:
+    if stands_in(rule or effects.pattern_rule, effects.clean_loss, t):
         return Sufficiency.sufficient
     return Sufficiency.insufficient
 
@@ -146,6 +155,14 @@ def patching_agrees(label: Carries, effects: HeadEffects, t: Thresholds) -> bool
     return None
 
 
+def parts_stand_in(label: Carries, effects: HeadEffects, t: Thresholds) -> bool | None:
+    """Whether the part of the write that its label names stands in for the whole write: its parts in `a` and
+    `b` alone for `a_and_b`, its part in the answer for `answer`. A head that matters moves the loss whichever
+    operand is patched, so patching alone cannot fail for these two labels; this can. None for other labels."""
+    part = {Carries.a_and_b: effects.parts_additive, Carries.answer: effects.parts_answer}.get(label)
+    return None if part is None else stands_in(part, effects.clean_loss, t)
+
+
 @dataclass(frozen=True)
 class HeadRole:
     """Everything the analysis says about one head."""
@@ -163,6 +180,21 @@ class HeadRole:
     preference: PreferenceRule | None  # for a head that switches between a and b: the one frequency behind it
     frequency_sufficiency: Sufficiency  # whether the one-frequency rule's pattern explains it
     patching_agrees: bool | None
+    parts_stand_in: bool | None = None  # whether the part of its write its label names stands in for the write
+
+    @property
+    def matters(self) -> bool:
+        """A head that matters, everywhere the pages say so: its importance band at `=` is `matters` or
+        `critical`."""
+        return self.importance in MATTERING
+
+    @property
+    def carries_confirmed(self) -> bool | None:
+        """Whether interventions bear out what it is said to carry: patching agrees and, for `a_and_b` and
+        `answer`, the part its label names stands in for its write. None for a mixed write."""
+        if self.patching_agrees is None:
+            return None
+        return self.patching_agrees and self.parts_stand_in is not False
 
     @property
     def name(self) -> str:
@@ -187,12 +219,13 @@ class HeadRole:
 
     @property
     def confirmed(self) -> bool | None:
-        """Whether interventions bear out what the page says it does: what it carries (patching) and, where its
-        pattern matters, the rule quoted for it. None when neither makes a claim an intervention could test."""
+        """Whether interventions bear out what the page says it does: what it carries (patching and its parts) and,
+        where its pattern matters, the rule quoted for it. None when neither makes a claim an intervention could
+        test."""
         tested = self.quoted_sufficiency is not Sufficiency.not_needed
-        if self.patching_agrees is None and not tested:
+        if self.carries_confirmed is None and not tested:
             return None
-        return self.patching_agrees is not False and self.quoted_sufficiency is not Sufficiency.insufficient
+        return self.carries_confirmed is not False and self.quoted_sufficiency is not Sufficiency.insufficient
 
 
 def head_roles(
@@ -236,6 +269,7 @@ def head_roles(
                 preference=preference,
                 frequency_sufficiency=sufficiency(effect, t, effect.pattern_frequency),
                 patching_agrees=patching_agrees(label, effect, t),
+                parts_stand_in=parts_stand_in(label, effect, t),
             )
         )
     return roles

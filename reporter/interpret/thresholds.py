@@ -8,33 +8,23 @@ No threshold is universal (DESIGN.md): the methodology page prints this table, a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 
-LABELS, CARRIES, CAUSAL, FOURIER, CIRCUIT = "labels", "carries", "causal", "fourier", "circuit"
-FINDINGS, PAGES = "findings", "pages"
-SWEEP_FACTORS = (0.8, 0.9, 1.1, 1.2)  # a share threshold moves to these multiples of its value
-SWEEP_STEPS = (-2, -1, 1, 2)  # a count moves by these whole steps
-
-
-def share(default: float, group: str, reason: str) -> float:
-    """A threshold on a share or weight, in [0, 1]."""
-    return field(default=default, metadata={"reason": reason, "group": group, "unit": "share"})
-
-
-def nats(default: float, group: str, reason: str) -> float:
-    """A threshold on a change of loss, in nats: any number of at least 0."""
-    return field(default=default, metadata={"reason": reason, "group": group, "unit": "nats"})
-
-
-def ratio(default: float, group: str, reason: str) -> float:
-    """A threshold on how many times one measurement is another: any number of at least 1."""
-    return field(default=default, metadata={"reason": reason, "group": group, "unit": "ratio"})
-
-
-def count(default: int, group: str, reason: str, swept: bool = True) -> int:
-    """A threshold on a number of things, a whole number of at least 1. ``swept=False`` for a count that is
-    part of a label's definition rather than a cut-off on a measurement: printed, not moved in the sweep."""
-    return field(default=default, metadata={"reason": reason, "group": group, "unit": "count", "swept": swept})
+from reporter.interpret.threshold_kinds import (
+    CARRIES,
+    CAUSAL,
+    CIRCUIT,
+    FINDINGS,
+    FOURIER,
+    LABELS,
+    PAGES,
+    SWEEP_FACTORS,
+    SWEEP_STEPS,
+    count,
+    nats,
+    ratio,
+    share,
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +96,16 @@ class Thresholds:
         0.1, CAUSAL, "patching in another input's a (or b) 'moves' a head when it costs at least 0.1 nats"
     )
     rule_small: float = nats(
-        0.1, CAUSAL, "a rule is sufficient when putting its pattern in place of the head's costs at most 0.1 nats"
+        0.1,
+        CAUSAL,
+        "a stand-in (a rule's pattern in place of the head's, or the part of its write its label names in place "
+        "of the write) is enough when it costs at most 0.1 nats",
+    )
+    rule_relative: float = ratio(
+        1.0,
+        CAUSAL,
+        "and at most once the clean loss: a stand-in that more than doubles the loss explains less than the model "
+        "does (on a model whose loss is 0.005 nats, 0.1 nats is twenty times its loss)",
     )
     rule_needed: float = nats(
         0.2, CAUSAL, "and when the head's mean pattern in its place costs at least 0.2 nats: below, no rule is needed"
@@ -176,9 +175,6 @@ class Thresholds:
         "(chance: 1 in 2); a group picks the opposite of another on at most 1 in 4",
     )
     # The original write-up's claims (contract 5).
-    sharp_mean_max: float = share(
-        0.6, FINDINGS, "a layer is sharp when its mean largest weight is at least 0.6 (uniform is 0.25)"
-    )
     specialised_share: float = share(
         0.5,
         FINDINGS,
@@ -219,6 +215,12 @@ class Thresholds:
         0.1,
         PAGES,
         "below this mean attention on a and b together, how a head divides them is noise and is not discussed",
+    )
+    sharp_mean_max: float = share(
+        0.6,
+        PAGES,
+        "a head's evidence calls it sharp when its mean largest weight is at least 0.6 (uniform is 0.25); the claim "
+        "that later layers are sharp compares them with layer 0 instead",
     )
     a_share_extreme: float = share(
         0.9, PAGES, "an input's a / (a + b) above 0.9 is 'all on a', below 1 - 0.9 'all on b'"
@@ -272,8 +274,8 @@ class Thresholds:
                 raise ValueError(f"threshold {name!r} is a share: it must lie in [0, 1], not {value!r}.")
             elif unit == "nats" and value < 0:
                 raise ValueError(f"threshold {name!r} is a loss in nats: it must be at least 0, not {value!r}.")
-            elif unit == "ratio" and value < 1:
-                raise ValueError(f"threshold {name!r} is a ratio: it must be at least 1, not {value!r}.")
+            elif unit == "ratio" and value < 0:
+                raise ValueError(f"threshold {name!r} is a multiple: it must be at least 0, not {value!r}.")
             if unit != "count":
                 value = float(value)
             values[name] = value
@@ -288,15 +290,3 @@ class Thresholds:
             return [(f"{step:+d}", value + step if value + step >= 1 else None) for step in SWEEP_STEPS]
         top = 1.0 if unit == "share" else math.inf
         return [(f"× {factor}", value * factor if value * factor <= top else None) for factor in SWEEP_FACTORS]
-
-
-def parse_setting(setting: str) -> tuple[str, float]:
-    """ "focus=0.6" -> ("focus", 0.6); a malformed setting is one ValueError sentence."""
-    name, sep, value = setting.partition("=")
-    if not sep:
-        raise ValueError(f"--set {setting!r} is not of the form name=value.")
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"--set {setting!r}: {value!r} is not a number.") from None
-    return name.strip(), number

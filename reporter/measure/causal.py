@@ -227,10 +227,27 @@ class HeadEffects:
     rule_error: float  # how far the rule's pattern is from the real one (total variation, mean over inputs)
     pattern_frequency: Effect  # the pattern from `=` replaced by its one-frequency rule's
     frequency: int  # that rule's k
+    parts_additive: Effect  # z at `=` replaced by its parts in a and b alone: mean + A(a) + B(b) (content.py)
+    parts_answer: Effect  # z at `=` replaced by its mean + its part that is a function of (a + b) mod p
+    clean_loss: float  # the clean model's mean loss at `=` (nats): what every Δloss here is judged against
+
+
+def write_parts(z: torch.Tensor, targets: torch.Tensor, modulus: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """[input, d_head] each two stand-ins for one head's z at `=` over the p × p grid (the analysis of variance
+    of content.py): mean + A(a) + B(b), its parts in each operand alone; and mean + the part of the interaction
+    that is a function of the answer (a function of (a + b) mod p alone has no part in a or b alone)."""
+    p = modulus
+    grid = z.reshape(p, p, -1)  # [a, b, d_head]
+    mean = grid.mean((0, 1))  # [d_head]
+    by_a, by_b = grid.mean(1) - mean, grid.mean(0) - mean  # [a, d_head], [b, d_head]
+    additive = mean + by_a[:, None] + by_b[None]  # [a, b, d_head]
+    interaction = (grid - additive).reshape(p * p, -1)  # [input, d_head]
+    by_answer = torch.zeros(p, z.shape[-1], dtype=z.dtype).index_add_(0, targets, interaction) / p  # [answer, d_head]
+    return additive.reshape(p * p, -1), mean + by_answer[targets]
 
 
 def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEffects]:
-    """Eight interventions for every head (the ablation at every position equals the one at `=` in the last
+    """Ten interventions for every head (the ablation at every position equals the one at `=` in the last
     layer, whose other positions feed nothing, and is not run twice there)."""
     c = interventions.capture
     p, n_layers, n_heads = c.task.modulus, c.z.shape[1], c.z.shape[2]
@@ -242,6 +259,7 @@ def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEf
             at_equals = run(mean_ablation(c, layer, head))
             mean_pattern = c.pattern[:, layer, head].mean(0)  # [key]
             rule = found_rules[(layer, head)]
+            additive, by_answer = write_parts(c.z[:, layer, head], c.targets, p)  # [input, d_head] each
             rows.append(
                 HeadEffects(
                     layer=layer,
@@ -257,6 +275,9 @@ def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEf
                     rule_error=rule.error,
                     pattern_frequency=run(HeadPattern(layer, head, lambda rows, w, r=rule.frequency_pattern: r[rows])),
                     frequency=rule.frequency,
+                    parts_additive=run(HeadOutput(layer, head, lambda rows, z, x=additive: x[rows])),
+                    parts_answer=run(HeadOutput(layer, head, lambda rows, z, x=by_answer: x[rows])),
+                    clean_loss=float(interventions.clean_loss.mean()),
                 )
             )
     return rows

@@ -94,3 +94,10 @@ def validate(recipe: Recipe) -> None:
         recipe.modulus, parameter_count(**shape), recipe.batch_size, recipe.n_layers, recipe.d_model, recipe.d_mlp
     )
     check_fits(needed, f"training at p = {recipe.modulus} ({recipe.modulus**2} inputs) with this shape")
+
+
+def initial_unembed_scale(recipe: dict | None) -> float:
+    """The scale the trainer gave the initial unembedding, as a checkpoint's recorded recipe says; 1 (TransformerLens'
+    own init) for a checkpoint with no such record, which this trainer did not start."""
+    value = (recipe or {}).get("unembed_scale")
+    return 1.0 if value is None else float(value)

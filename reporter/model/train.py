@@ -89,6 +89,16 @@ def evaluate(model, tokens: torch.Tensor, targets: torch.Tensor, batch_size: int
     return loss / len(tokens), correct / len(tokens)
 
 
+def initial_model(config_model: dict, unembed_scale: float):
+    """The model training starts from: TransformerLens' seeded init of ``config_model`` (its seed, its
+    initializer_range), with the unembedding scaled by ``unembed_scale`` (Recipe). The untrained baseline of
+    the report is this model, so that it is the trained model's own start point."""
+    model = build_model(config_model)
+    with torch.no_grad():
+        model.state_dict()[keys.weight(keys.UNEMBED)].mul_(unembed_scale)
+    return model
+
+
 def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: bool = False) -> TrainResult:
     """Train a model on a + b mod p with ``recipe``; ``on_epoch`` sees each history record.
 
@@ -99,9 +109,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
     task = Task(recipe.modulus)
     config_model = recipe.model_config()
     torch.manual_seed(recipe.seed)
-    model = build_model(config_model)
-    with torch.no_grad():
-        model.state_dict()[keys.weight(keys.UNEMBED)].mul_(recipe.unembed_scale)
+    model = initial_model(config_model, recipe.unembed_scale)
     model.train()
 
     tokens = all_inputs(task)  # [p², 4]

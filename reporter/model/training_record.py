@@ -136,6 +136,7 @@ def training_record(block, path: Path) -> TrainingRecord | None:
     recipe = read.block.get("recipe") or {}
     if not isinstance(recipe, dict) or not all(isinstance(v, SCALARS) for v in recipe.values()):
         raise CheckpointError(f"{path}: training.recipe must be an object of plain values.")
+    Reader(recipe, "training.recipe", path).number("unembed_scale")  # the start point of the untrained baseline
     split, final, tracking = read.child("split"), read.child("final"), read.child("tracking")
     history = tuple(epoch_record(e, f"training.history[{i}]", path) for i, e in enumerate(read.items("history")))
     if len({len(e.layers) for e in history}) > 1:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from reporter.analysis import Analysis, LearningWarning
 from reporter.interpret.findings import LAYERS, Finding
 from reporter.interpret.thresholds import Thresholds
+from reporter.model.recipe import initial_unembed_scale
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class HeadPage:
     sufficiency: str | None  # the pattern test quoted: "frequency_sufficient", "frequency_insufficient",
     #                           "sufficient" or "insufficient"; None where where it looks hardly matters
     switches: bool  # a one-frequency preference decides between `a` and `b` (the Fourier page lists it)
+    parts: str | None  # the part of its write its carries label names, tested in its place: "additive" or "answer"
+    untrained: dict  # kind of label (LABEL_OF) -> label, for the labels its untrained start point earns too
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Pages:
     chance: float  # the accuracy of a guess: 1 / p
     a_share_low: float  # the low end of the a-share cut: 1 - a_share_extreme
     label_counts: dict  # kind of label -> label -> number of heads (the baseline table)
+    untrained_marks: bool  # some head earns a label its untrained start point earns too (the pages explain the mark)
+    start_unembed_scale: float | None  # the recorded recipe's initial unembedding scale, which the baseline starts
+    #                                    from; None without a recorded recipe (TransformerLens' own init)
     record: RecordCheck | None  # the training record's final accuracies beside the measured ones
     parts: dict  # every component's name ("attn1", "mlp1", "L1H0", "embed", "final", "bias") -> kind and layer
     stage_tops: dict  # stage -> its answer part's 3 strongest frequencies [(k, rms)]
@@ -89,6 +95,11 @@ def record_check(analysis: Analysis) -> RecordCheck | None:
     )
 
 
+def record_recipe(analysis: Analysis) -> dict | None:
+    """The training recipe the checkpoint records; None without one."""
+    return analysis.training.recipe if analysis.training and analysis.training.recipe else None
+
+
 def looks_quoted(head: dict) -> str:
     """Which evidence the head's "Looks at" line quotes: its target's share, both operands' shares (a switch),
     the closest label (mixed), or the label's own score."""
@@ -116,8 +127,22 @@ def sufficiency_quoted(head: dict) -> str | None:
     return pattern["sufficiency"]
 
 
-def head_page(head: dict) -> HeadPage:
-    """The codes of one head's sections, from its report.json record."""
+LABEL_OF = {
+    "looks": lambda h: h["label"],
+    "reads": lambda h: h["reads"]["label"],
+    "carries": lambda h: h["carries"]["label"],
+    "importance": lambda h: h["causal"]["importance"],
+}  # each kind of label a head earns, read from its report.json record
+
+
+def untrained_same(head: dict, start: dict | None) -> dict:
+    """Kind of label -> label, for each label of the head that its untrained start point (its baseline record
+    ``start``: the same head before training) earns too; in LABEL_OF's order."""
+    return {kind: label(head) for kind, label in LABEL_OF.items() if start is not None and start[kind] == label(head)}
+
+
+def head_page(head: dict, start: dict | None = None) -> HeadPage:
+    """The codes of one head's sections, from its report.json record and its start point's labels."""
     return HeadPage(
         name=head["name"],
         looks=looks_quoted(head),
@@ -126,6 +151,8 @@ def head_page(head: dict) -> HeadPage:
         rule=rule_decides(head),
         sufficiency=sufficiency_quoted(head),
         switches=bool(head["rule"]) and head["rule"]["kind"] == "operand_preference",
+        parts={"a_and_b": "additive", "answer": "answer"}.get(head["carries"]["label"]),
+        untrained=untrained_same(head, start),
     )
 
 
@@ -158,13 +185,7 @@ def plus_statements(findings: list[Finding]) -> dict:
 
 def label_counts(report: dict) -> dict:
     """How many heads earn each label, by kind of label (sorted by label)."""
-    kinds = {
-        "looks": lambda h: h["label"],
-        "reads": lambda h: h["reads"]["label"],
-        "carries": lambda h: h["carries"]["label"],
-        "importance": lambda h: h["causal"]["importance"],
-    }
-    return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in kinds.items()}
+    return {kind: dict(sorted(Counter(get(h) for h in report["heads"]).items())) for kind, get in LABEL_OF.items()}
 
 
 def circuit_parts(report: dict) -> dict:
@@ -184,17 +205,21 @@ def threshold_groups() -> list[str]:
 def page_model(analysis: Analysis, report: dict) -> Pages:
     """The page model of one analysis; ``report`` is its report.json document (the heads' records)."""
     findings = list(analysis.findings)
+    start = {h["name"]: h for h in (report["baseline"] or {}).get("heads", [])}
+    heads = {h["name"]: head_page(h, start.get(h["name"])) for h in report["heads"]}
     return Pages(
         findings=findings,
         trends=[f for f in findings if f.scope == LAYERS],
         plus_statements=plus_statements(findings),
-        heads={h["name"]: head_page(h) for h in report["heads"]},
+        heads=heads,
         position_holds=position_holds(report),
         warning=analysis.warning,
         threshold_groups=threshold_groups(),
         chance=1 / analysis.stats.task.modulus,
         a_share_low=1 - analysis.thresholds.a_share_extreme,
         label_counts=label_counts(report),
+        untrained_marks=any(page.untrained for page in heads.values()),
+        start_unembed_scale=initial_unembed_scale(recipe) if (recipe := record_recipe(analysis)) else None,
         record=record_check(analysis),
         parts=circuit_parts(report),
         stage_tops={

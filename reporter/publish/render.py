@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reporter.analysis import Analysis
 from reporter.interpret.sensitivity import unstable_heads
-from reporter.interpret.thresholds import SWEEP_FACTORS, SWEEP_STEPS
+from reporter.interpret.threshold_kinds import SWEEP_FACTORS, SWEEP_STEPS
 from reporter.model.task import TOKEN_OF
 from reporter.publish.pages import page_model
 from reporter.publish.report import dumps, report_json, rounded
@@ -125,6 +125,8 @@ def page_context(
         "chance": pages.chance,
         "a_share_low": pages.a_share_low,
         "label_counts": pages.label_counts,
+        "untrained_marks": pages.untrained_marks,
+        "start_unembed_scale": pages.start_unembed_scale,
         "record": pages.record,
         "parts": pages.parts,
         "stage_tops": pages.stage_tops,

@@ -141,6 +141,12 @@ def head_record(h, role, t) -> dict:
                 "sufficient": role.sufficiency.value == "sufficient",
                 "sufficiency": role.sufficiency.value,
             },
+            "parts": {
+                "additive": effect(e.parts_additive),
+                "answer": effect(e.parts_answer),
+                "stand_in": role.parts_stand_in,
+            },
+            "carries_confirmed": role.carries_confirmed,
             "confirmed": role.confirmed,
         },
         "rule": rule_record(role, t),

@@ -41,7 +41,7 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
                 (role.name, 11, "bold"),
                 (headline(role), 10.5, "normal"),
                 (f"looks {looks}" if role.reads.kind == role.looks.kind else f"by position: {looks}", 9, "normal"),
-                (f"Δ {delta} nats" if said else f"carries {role.carries.value} · Δ {delta}", 9, "normal"),
+                (f"Δ at = {delta} nats" if said else f"carries {role.carries.value} · Δ at = {delta}", 9, "normal"),
             ]
             for i, (text, size, weight) in enumerate(lines):
                 ax.text(
@@ -84,7 +84,9 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
         alt = (
             "Grid of all heads by layer and head, coloured by how much the model needs each: "
             + "; ".join(
-                f"{r.name} {r.importance.value}, {headline(r)}"
+                f"{r.name} {r.importance.value} at ="
+                + ("" if r.importance_anywhere == r.importance else f" ({r.importance_anywhere.value} everywhere)")
+                + f", {headline(r)}"
                 + ("" if r.carries.value in ("answer", "nothing") else f", carries {r.carries.value}")
                 for r in roles
             )

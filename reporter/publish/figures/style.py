@@ -95,7 +95,7 @@ def style():
 
 
 NICHES = {
-    "sink": "sink: writes a constant",
+    "sink": "sink at =: a constant",
     "answer": "carries the answer",
     "attends_a": "reads a",
     "attends_b": "reads b",
