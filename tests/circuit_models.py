@@ -31,6 +31,7 @@ def blank(modulus: int, n_layers: int, n_heads: int, d_model: int, d_mlp: int, d
     config = model_config(task, n_layers=n_layers, n_heads=1, d_model=d_model, d_mlp=d_mlp, normalization_type=None)
     config["n_heads"], config["d_head"] = n_heads, d_head
     model = build_model(config)
+    model.checkpoint_config = config  # what save_checkpoint writes as its "model" block (tests/test_algorithm.py)
     state = model.state_dict()
     with torch.no_grad():
         for tensor in state.values():

@@ -99,6 +99,7 @@ def mlp_step(block, circuit: Circuit, reading: CircuitReading) -> dict:
         "codes": {
             "importance": block.importance.value,
             "products": block.forms_products,
+            "holds_answer": block.holds_answer,
             "readable_after": reading.readable_at == block.name,
         },
     }

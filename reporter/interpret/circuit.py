@@ -47,7 +47,8 @@ class BlockReading:
     importance: Importance  # from its mean-ablation at `=`
     importance_anywhere: Importance  # at every position
     together: str | None  # attention: its heads ablated together against the sum of their singles
-    forms_products: bool  # the answer share of its output falls by product_drop without its products
+    forms_products: bool  # it multiplies: see forms_products
+    holds_answer: bool  # the answer is at least `internal_answer` of what its output at `=` varies by
 
 
 @dataclass(frozen=True)
@@ -84,10 +85,15 @@ class CircuitReading:
     groups: list[HeadGroup]
 
 
-def forms_products(real: float, without: float | None, t: Thresholds) -> bool:
-    """A block forms products when its output holds an answer (`internal_answer`) and loses at least
-    `product_drop` of it when its products are taken away."""
-    return without is not None and real >= t.internal_answer and without <= t.product_drop * real
+def forms_products(kind: str, real: float, altered: float | None, t: Thresholds) -> bool:
+    """Whether a block multiplies: its output holds an answer (`internal_answer` of what varies) and
+    - attention: the answer falls to at most `product_drop` of it with mean patterns (where a head looks, by the
+      other operand, is what multiplies);
+    - an MLP: the answer keeps more than `product_drop` of it when its input is only its additive part (it makes
+      the products from `a` and `b` held apart, rather than passing on products formed before it)."""
+    if altered is None or real < t.internal_answer:
+        return False
+    return altered <= t.product_drop * real if kind == "attention" else altered > t.product_drop * real
 
 
 def internal_frequencies(stages: Sequence[Stage], neurons: Sequence[NeuronLayer], t: Thresholds) -> list[int]:
@@ -192,7 +198,8 @@ def read_circuit(
                 importance(c.ablation.equals, t),
                 importance(c.ablation.all_positions, t),
                 together_kind(together.delta_loss, together.sum_of_singles, t) if together else None,
-                made is not None and forms_products(made.answer_share, without, t),
+                made is not None and forms_products(c.kind, made.answer_share, without, t),
+                made is not None and made.answer_share >= t.internal_answer,
             )
         )
     stages = circuit.stages

@@ -140,8 +140,8 @@ class Thresholds:
     product_drop: float = share(
         0.5,
         CIRCUIT,
-        "a block forms the answer's products when, given only the additive part of its input (an MLP) or mean "
-        "patterns (attention), the answer share of its output falls to at most half of what it is",
+        "attention multiplies when with mean patterns the answer share of its output falls to at most half; an MLP "
+        "multiplies when, given only the additive part of its input, it keeps more than half of it",
     )
     internal_answer: float = share(
         0.1,

@@ -29,6 +29,7 @@ def components(analysis: Analysis) -> list[dict]:
             "importance": band.importance.value,
             "importance_anywhere": band.importance_anywhere.value,
             "forms_products": band.forms_products,
+            "heads_together": None,  # an MLP has no heads
         }
         if c.heads_together is not None:
             together = c.heads_together

@@ -11,7 +11,8 @@ from reporter.publish.figures.style import Figure
 @dataclass(frozen=True)
 class Plan:
     """One figure to draw: ``function`` of the module ``figures.<module>`` on ``arguments``. The cache keys
-    a figure by its plan, so a figure whose values did not change is not drawn again."""
+    a figure by its plan, so a figure whose values did not change is not drawn again: give it only what it
+    draws (figures/shown.py), or a threshold that moves a score it never shows redraws it."""
 
     module: str  # attention, circuit, heads, model or runs
     function: str
@@ -31,7 +32,10 @@ class Plan:
 def figure_plans(analysis, comparison: dict | None = None) -> list[Plan]:
     """Every figure the site shows; the training figure only when the history tracked its layers, the
     niches across runs only with a comparison."""
+    from reporter.publish.figures.shown import head_shown, switch_rules
+
     stats, roles, measured = analysis.stats, analysis.roles, analysis.measured
+    rules = switch_rules(roles)  # the Fourier figure draws only the switching heads' rules
     holds = [{k: v.value for k, v in r.holds.items()} for r in analysis.reading.readings]
     plans = [
         Plan("heads", "heads_grid", (stats, roles, analysis.thresholds)),
@@ -39,9 +43,10 @@ def figure_plans(analysis, comparison: dict | None = None) -> list[Plan]:
         Plan("attention", "pairs_figure", (stats,)),
         Plan("attention", "layers_figure", (stats,)),
         Plan("model", "positions_figure", (measured.contents, holds, stats.n_layers)),
-        Plan("model", "fourier_figure", (measured.logits, measured.embedding, measured.unembedding, roles)),
+        Plan("model", "fourier_figure", (measured.logits, measured.embedding, measured.unembedding, rules)),
     ]
-    plans += [Plan("heads", "head_figure", (stats, h, role)) for h, role in zip(stats.heads, roles, strict=True)]
+    shown = [head_shown(role) for role in roles]  # what each head's figure draws of its role
+    plans += [Plan("heads", "head_figure", (stats.task, h, s)) for h, s in zip(stats.heads, shown, strict=True)]
     plans += circuit_plans(analysis)
     history = analysis.training.history if analysis.training else ()
     if history and history[0].layers:

@@ -39,9 +39,10 @@ def pairs_figure(stats: Stats) -> Figure:
     """For each chosen pair, attention from = to each position for every head."""
     n = max(1, len(stats.pairs))
     with style():
-        fig, axes = plt.subplots(
-            1, n, figsize=(3.0 * n + 1.2, 0.36 * len(stats.heads) + 1.7), squeeze=False, sharey=True
-        )
+        width, height = 3.0 * n + 1.2, max(3.2, 0.36 * len(stats.heads) + 1.7)  # inches
+        fig, axes = plt.subplots(1, n, figsize=(width, height), squeeze=False, sharey=True)
+        # margins in inches, so that one pair or few heads still leave room for the labels and the colour bar's
+        fig.subplots_adjust(bottom=max(0.11, 0.55 / height), right=min(0.9, 1 - 0.75 / width))
         for ax, pair in zip(axes[0], stats.pairs, strict=False):  # one empty axis when no pairs are chosen
             grid = np.array([[h["attention"][k] for k in POSITION_KEYS] for h in pair["heads"]])  # [head, key]
             image = ax.imshow(grid, cmap="Blues", vmin=0, vmax=1, aspect="auto")

@@ -3,7 +3,6 @@ over all inputs, what its write carries, and what breaks without it."""
 
 from __future__ import annotations
 
-import matplotlib.colors
 import matplotlib.patches
 import matplotlib.pyplot as plt
 import numpy as np
@@ -11,11 +10,12 @@ import numpy as np
 from reporter.interpret.roles import HeadRole
 from reporter.interpret.stats import HeadStats, Stats
 from reporter.interpret.thresholds import Thresholds
-from reporter.model.task import POSITION_KEYS, POSITIONS
+from reporter.model.task import POSITION_KEYS, POSITIONS, Task
+from reporter.publish.figures.head_attention import attention_map, distribution
+from reporter.publish.figures.shown import HeadShown
 from reporter.publish.figures.style import (
     DARK_CELLS,
     IMPORTANCE_COLOURS,
-    POSITION_COLOURS,
     Figure,
     cell,
     fixed,
@@ -29,7 +29,7 @@ from reporter.publish.figures.style import (
 def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
     """Every head as a cell (layer x head): its colour says how much the model needs it, its text what it does."""
     with style():
-        fig, ax = plt.subplots(figsize=(2.55 * stats.n_heads + 1.1, 1.32 * stats.n_layers + 1.45))
+        fig, ax = plt.subplots(figsize=(max(4.2, 2.55 * stats.n_heads + 1.1), 1.32 * stats.n_layers + 1.45))
         for role in roles:
             x, y, band = role.head, role.layer, role.importance.value
             cell(ax, x, y, IMPORTANCE_COLOURS[band])
@@ -71,13 +71,16 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
             matplotlib.patches.Patch(facecolor=IMPORTANCE_COLOURS[k], edgecolor="#333333", label=text)
             for k, text in bands
         ]
+        narrow = stats.n_heads < 3  # a grid too narrow for the legend in one row: a column a head, the title in two
         ax.legend(
             handles=handles,
             loc="upper center",
             bbox_to_anchor=(0.5, -0.05),
-            ncol=4,
+            ncol=stats.n_heads if narrow else 4,
             frameon=False,
-            title="colour: what the loss rises by when the head's output at = is replaced by its mean",
+            title="colour: what the loss rises by when the head's"
+            + ("\n" if narrow else " ")
+            + "output at = is replaced by its mean",
         )
         ax.set_title("What each head does")
         fig.tight_layout()
@@ -122,57 +125,6 @@ def heads_grid(stats: Stats, roles: list[HeadRole], t: Thresholds) -> Figure:
         return Figure("heads.png", to_png(fig), alt, to_csv(header, rows))
 
 
-def attention_map(ax, h: HeadStats, modulus: int) -> None:
-    """The (a, b) grid coloured by the position that gets the most attention, paler where it gets less."""
-    top = h.weights.argmax(-1).reshape(modulus, modulus)  # [a, b]
-    strength = h.weights.max(-1).reshape(modulus, modulus)  # [a, b] in [0.25, 1]
-    colours = np.array([matplotlib.colors.to_rgb(POSITION_COLOURS[k]) for k in POSITION_KEYS])  # [key, rgb]
-    fade = ((strength - 0.25) / 0.75)[..., None]  # 0 for uniform, 1 for all on one position
-    ax.imshow(colours[top] * fade + (1 - fade), origin="lower", interpolation="nearest")
-    ax.set_xlabel("b")
-    ax.set_ylabel("a")
-    ax.set_title("Where it looks most, input by input")
-    handles = [
-        matplotlib.patches.Patch(color=POSITION_COLOURS[k], label=t)
-        for k, t in zip(POSITION_KEYS, POSITIONS, strict=True)
-    ]
-    ax.legend(handles=handles, title="top key", frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0))
-
-
-def density(values: np.ndarray, points: int = 201, width: float = 0.02) -> dict:
-    """What ``Axes.violin`` draws for ``values`` in [0, 1]: a histogram over a fine grid smoothed by a
-    Gaussian of ``width`` (a kernel density estimate at a fraction of matplotlib's cost)."""
-    coords = np.linspace(0, 1, points)
-    counts, _ = np.histogram(values, bins=points, range=(-0.5 / (points - 1), 1 + 0.5 / (points - 1)))
-    offsets = np.arange(-points + 1, points) / (points - 1)
-    kernel = np.exp(-0.5 * (offsets / width) ** 2)
-    smooth = np.convolve(counts, kernel)[points - 1 : 2 * points - 1]  # centred on each grid point
-    return {
-        "coords": coords,
-        "vals": smooth / smooth.max() if smooth.max() > 0 else smooth,
-        "mean": float(values.mean()),
-        "median": float(np.median(values)),
-        "min": float(values.min()),
-        "max": float(values.max()),
-    }
-
-
-def distribution(ax, h: HeadStats, n_inputs: int) -> None:
-    parts = ax.violin(
-        [density(h.weights[:, i]) for i in range(4)], positions=range(4), widths=0.8, showmeans=True, showextrema=False
-    )
-    for body, key in zip(parts["bodies"], POSITION_KEYS, strict=True):
-        body.set_facecolor(POSITION_COLOURS[key])
-        body.set_edgecolor("#333333")
-        body.set_alpha(0.85)
-    parts["cmeans"].set_color("#111111")
-    ax.set_xticks(range(4), POSITIONS)
-    ax.set_xlabel("key position")
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_ylabel("attention from =")
-    ax.set_title(f"Over all {n_inputs} inputs (bar: mean)")
-
-
 CONTENT_BARS = (
     ("a alone", "a", "#0072B2"),
     ("b alone", "b", "#E69F00"),
@@ -181,7 +133,10 @@ CONTENT_BARS = (
 )
 
 
-def carried(ax, role: HeadRole) -> None:
+SILENT_BAND = 4.4  # the row (below the four bars) where a silent head's note goes
+
+
+def carried(ax, role: HeadShown) -> None:
     shares, silent = role.write.shares, role.carries.value == "nothing"
     values = [getattr(shares, key) for _, key, _ in CONTENT_BARS]
     colours = ["#DDDDDD" if silent else c for *_, c in CONTENT_BARS]
@@ -196,22 +151,23 @@ def carried(ax, role: HeadRole) -> None:
             color="#999999" if silent else "#111111",
         )
     ax.set_yticks(range(4), [name for name, *_ in CONTENT_BARS])
-    ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of what varies with the input")
     ax.set_title(f"What its write at = carries: {role.carries.value}")
-    if silent:
+    if silent:  # the note sits in a band of its own below the bars, never over a bar or its label
+        ax.set_ylim(SILENT_BAND + 0.9, -0.6)
         ax.text(
             0.5,
-            0.5,
-            "the same vector on every input:\nthese shares split a variation\nnear zero",
-            transform=ax.transAxes,
+            SILENT_BAND,
+            "the same vector on every input:\nthese shares split a variation near zero",
             ha="center",
             va="center",
             fontsize=11,
             color="#333333",
             bbox={"facecolor": "white", "edgecolor": "#999999"},
         )
+    else:
+        ax.invert_yaxis()
     ax.text(
         1.0,
         -0.22,
@@ -223,7 +179,7 @@ def carried(ax, role: HeadRole) -> None:
     )
 
 
-def effect_bars(role: HeadRole) -> list[tuple[str, float, str]]:
+def effect_bars(role: HeadShown) -> list[tuple[str, float, str]]:
     e = role.effects
     return [
         ("mean-ablate at =", e.ablation_equals.delta_loss, "#0072B2"),
@@ -237,7 +193,7 @@ def effect_bars(role: HeadRole) -> list[tuple[str, float, str]]:
     ]
 
 
-def effects(ax, role: HeadRole) -> None:
+def effects(ax, role: HeadShown) -> None:
     bars = effect_bars(role)
     values = [v for _, v, _ in bars]
     top = max(1.0, max(values) * 1.25)
@@ -251,19 +207,20 @@ def effects(ax, role: HeadRole) -> None:
     ax.set_title(f"What breaks without it: {role.importance.value}")
 
 
-def head_figure(stats: Stats, h: HeadStats, role: HeadRole) -> Figure:
-    """One head, four panels."""
+def head_figure(task: Task, h: HeadStats, role: HeadShown) -> Figure:
+    """One head, four panels (``role``: what the figure shows of its role, figures/shown.py)."""
     with style():
         fig, ((map_ax, dist_ax), (content_ax, effect_ax)) = plt.subplots(2, 2, figsize=(11.0, 8.0))
-        attention_map(map_ax, h, stats.task.modulus)
-        distribution(dist_ax, h, stats.task.n_inputs)
+        attention_map(map_ax, h, task.modulus, role.preference)
+        distribution(dist_ax, h, task.n_inputs)
         carried(content_ax, role)
         effects(effect_ax, role)
         fig.suptitle(f"{h.name}: {headline(role)}", fontweight="bold", fontsize=13)
         fig.tight_layout()
+        order = "" if role.preference is None else ", a and b ordered by its one-frequency rule"
         alt = (
-            f"Head {h.name} ({headline(role)}): a map over the (a, b) grid of the position that gets the most "
-            f"attention on each input; its attention from = to a, +, b and = over all inputs (mean a "
+            f"Head {h.name} ({headline(role)}): a map over the (a, b) grid{order} of the position that gets the "
+            f"most attention on each input; its attention from = to a, +, b and = over all inputs (mean a "
             f"{h.mean['a']:.2f}, + {h.mean['plus']:.2f}, b {h.mean['b']:.2f}, = {h.mean['equals']:.2f}); what its "
             f"write at = carries ({role.carries.value}); and the loss after each intervention on it."
         )
@@ -275,10 +232,8 @@ def head_figure(stats: Stats, h: HeadStats, role: HeadRole) -> Figure:
         rows += [[f"attention_{k}_mean", "", "", "", h.mean[k]] for k in POSITION_KEYS]
         rows += [[f"carries_{key}", "", "", "", getattr(role.write.shares, key)] for _, key, _ in CONTENT_BARS]
         rows += [[f"delta_loss: {name}", "", "", "", value] for name, value, _ in effect_bars(role)]
-        p = stats.task.modulus
+        p = task.modulus
         top, strength = h.weights.argmax(-1), h.weights.max(-1)  # [input]: the map, input a * p + b
-        rows += [
-            ["most_attention", i // p, i % p, POSITIONS[top[i]], float(strength[i])] for i in range(stats.task.n_inputs)
-        ]
+        rows += [["most_attention", i // p, i % p, POSITIONS[top[i]], float(strength[i])] for i in range(task.n_inputs)]
         header = ["quantity", "a", "b", "position", "value"]
         return Figure(f"head_{h.name}.png", to_png(fig), alt, to_csv(header, rows))

@@ -7,9 +7,8 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from reporter.interpret.roles import HeadRole
 from reporter.measure.content import PositionContent
-from reporter.measure.fourier import LogitSpectrum, Spectrum
+from reporter.measure.fourier import LogitSpectrum, PreferenceRule, Spectrum
 from reporter.model.task import POSITION_KEYS, POSITIONS, TOKEN_OF
 from reporter.publish.figures.style import CARRIES_COLOURS, Figure, cell, style, to_csv, to_png
 
@@ -74,9 +73,8 @@ def spectrum_bars(ax, shares: np.ndarray, title: str, highlight: list[int]) -> N
     ax.set_title(title)
 
 
-def rule_bars(ax, switching: list[HeadRole]) -> None:
-    for i, role in enumerate(switching):
-        rule = role.preference
+def rule_bars(ax, rules: list[tuple[str, PreferenceRule]]) -> None:
+    for i, (_, rule) in enumerate(rules):
         ax.barh(i, rule.accuracy, color="#CC79A7", edgecolor="#333333", linewidth=0.5)
         ax.text(
             0.02,
@@ -87,25 +85,27 @@ def rule_bars(ax, switching: list[HeadRole]) -> None:
             color="#111111",
         )
         ax.text(rule.accuracy + 0.01, i, f"{rule.accuracy:.0%}", va="center", fontsize=9.5)
-    ax.set_yticks(range(len(switching)), [r.name for r in switching])
+    ax.set_yticks(range(len(rules)), [name for name, _ in rules])
     ax.invert_yaxis()
     ax.set_xlim(0, 1.12)
     ax.set_xlabel("inputs on which the one-frequency rule names its choice")
-    if not switching:
+    if not rules:
         ax.text(0.5, 0.5, "no head switches between a and b", ha="center", transform=ax.transAxes)
     ax.set_title("Switching heads: the one-frequency rule")
 
 
-def fourier_figure(logits: LogitSpectrum, embedding: Spectrum, unembedding: Spectrum, roles: list[HeadRole]) -> Figure:
-    """The logits' power by frequency, the embedding's and the unembedding's, and the switching heads' rules."""
-    switching = [r for r in roles if r.preference is not None]
+def fourier_figure(
+    logits: LogitSpectrum, embedding: Spectrum, unembedding: Spectrum, rules: list[tuple[str, PreferenceRule]]
+) -> Figure:
+    """The logits' power by frequency, the embedding's and the unembedding's, and the switching heads' rules
+    (head name, its one-frequency rule: figures/shown.switch_rules)."""
     with style():
         fig, ((logit_ax, rule_ax), (embed_ax, unembed_ax)) = plt.subplots(2, 2, figsize=(11.0, 7.6))
         keys = logits.key_frequencies
         spectrum_bars(logit_ax, logits.diagonal.shares, "Logits over (a, b): power at (k, k)", keys)
         spectrum_bars(embed_ax, embedding.shares, "Embedding of a and b", keys)
         spectrum_bars(unembed_ax, unembedding.shares, "Unembedding (the answer)", keys)
-        rule_bars(rule_ax, switching)
+        rule_bars(rule_ax, rules)
         fig.tight_layout()
         alt = (
             f"Four panels: the share of the logits' Fourier power at each frequency (key frequencies in orange: "
@@ -116,7 +116,7 @@ def fourier_figure(logits: LogitSpectrum, embedding: Spectrum, unembedding: Spec
             ["spectra", "", k + 1, logits.diagonal.shares[k], embedding.shares[k], unembedding.shares[k], ""]
             for k in range(len(logits.diagonal.shares))
         ]
-        rows += [["switching_head", r.name, r.preference.frequency, r.preference.accuracy, "", ""] for r in switching]
+        rows += [["switching_head", name, rule.frequency, rule.accuracy, "", ""] for name, rule in rules]
         header = ["panel", "head", "frequency", "logits_diagonal", "embedding", "unembedding", "rule_accuracy"]
         return Figure("fourier.png", to_png(fig), alt, to_csv(header, rows))
 
@@ -139,7 +139,7 @@ def training_figure(history) -> Figure:
         acc_ax.set_ylim(0, 1.02)
         for ax, key, title in (
             (sharp_ax, "mean_max", "Sharpness from = (mean_max)"),
-            (const_ax, "constant_share", "The = residual: share that is the same for every input"),
+            (const_ax, "constant_share", "The = residual: share the same on every input"),
         ):
             for layer in range(n_layers):
                 ax.plot(
