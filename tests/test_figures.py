@@ -34,6 +34,8 @@ def test_every_figure_is_drawn_with_alt_text_and_its_data(analysis):
         "layers.png",
         "positions.png",
         "fourier.png",
+        "circuit.png",
+        "neurons.png",
         "head_L0H0.png",
         "head_L0H1.png",
         "head_L1H0.png",

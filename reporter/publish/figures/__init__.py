@@ -78,7 +78,9 @@ def circuit_plans(analysis) -> list[Plan]:
             "answer": s.shares.answer,
             "readout": s.readout_accuracy,
             "readable": s.after == reading.readable_at,
-            "frequency": max(s.answer_frequencies, key=s.answer_frequencies.get) if s.answer_frequencies else None,
+            "frequency": max(s.answer_frequencies, key=s.answer_frequencies.get)
+            if s.answer_frequencies and s.shares.answer >= analysis.thresholds.internal_answer
+            else None,
         }
         for s in circuit.stages
     ]

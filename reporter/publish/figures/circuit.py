@@ -7,7 +7,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from reporter.publish.figures.style import DARK_CELLS, IMPORTANCE_COLOURS, Figure, style, to_csv, to_png
 
-BOX_W, BOX_H, GAP = 1.25, 1.1, 0.95  # a block's box and the arrow between two boxes, in data units
+BOX_W, BOX_H, GAP = 1.5, 1.1, 0.85  # a block's box and the arrow between two boxes, in data units
 
 
 def block_title(name: str, kind: str, layer: int | None) -> str:
@@ -19,13 +19,13 @@ def circuit_figure(blocks: list[dict], heads: list[dict], stages: list[dict]) ->
     each attention box with its heads; between two boxes, what the residual at `=` holds there: the answer's
     share, the share the model's own read-out answers, and the answer part's strongest frequency."""
     n = len(blocks)
-    width = min(2.0 + 2.2 * (n + 1), 24.0)
+    width = min(1.0 + 1.45 * (n + 2), 12.0)  # at most 1200 px: the page shows it at its own size
     with style():
-        fig, ax = plt.subplots(figsize=(width, 4.2))
+        fig, ax = plt.subplots(figsize=(width, 4.4))
         step = BOX_W + GAP
         x0 = 0.0
         ax.add_patch(Rectangle((x0, 0), BOX_W, BOX_H, facecolor="#FFFFFF", edgecolor="#333333", linewidth=0.8))
-        ax.text(x0 + BOX_W / 2, BOX_H / 2, "embed\na, +, b, =", ha="center", va="center", fontsize=10)
+        ax.text(x0 + BOX_W / 2, BOX_H / 2, "embed\na + b =", ha="center", va="center", fontsize=9)
         rows = []
         for i, block in enumerate(blocks):
             x = x0 + (i + 1) * step
@@ -35,10 +35,12 @@ def circuit_figure(blocks: list[dict], heads: list[dict], stages: list[dict]) ->
                 Rectangle((x, 0), BOX_W, BOX_H, facecolor=IMPORTANCE_COLOURS[band], edgecolor="#333333", linewidth=0.8)
             )
             title = block_title(block["name"], block["kind"], block["layer"])
-            ax.text(x + BOX_W / 2, 0.78, title, ha="center", va="center", color=ink, fontweight="bold", fontsize=10)
-            ax.text(x + BOX_W / 2, 0.52, f"Δ {block['delta_loss']:.2f} nats", ha="center", va="center", color=ink)
+            ax.text(x + BOX_W / 2, 0.78, title, ha="center", va="center", color=ink, fontweight="bold", fontsize=9)
+            ax.text(
+                x + BOX_W / 2, 0.52, f"Δ {block['delta_loss']:.2f}", ha="center", va="center", color=ink, fontsize=9.5
+            )
             if block["products"]:
-                ax.text(x + BOX_W / 2, 0.28, "× products", ha="center", va="center", color=ink, fontsize=9.5)
+                ax.text(x + BOX_W / 2, 0.28, "× products", ha="center", va="center", color=ink, fontsize=8.5)
             if block["kind"] == "attention":
                 own = [h for h in heads if h["layer"] == block["layer"]]
                 size = min(0.22, (BOX_W - 0.1) / max(len(own), 1) - 0.04)
@@ -56,6 +58,9 @@ def circuit_figure(blocks: list[dict], heads: list[dict], stages: list[dict]) ->
                     )
                 ax.text(x + BOX_W / 2, -0.5, "its heads", ha="center", va="center", fontsize=8.5, color="#555555")
             rows.append([block["name"], block["kind"], block["layer"], block["delta_loss"], band, block["products"]])
+        end = x0 + (n + 1) * step
+        ax.add_patch(Rectangle((end, 0), BOX_W, BOX_H, facecolor="#FFFFFF", edgecolor="#333333", linewidth=0.8))
+        ax.text(end + BOX_W / 2, BOX_H / 2, "unembed", ha="center", va="center", fontsize=9)
         for i, stage in enumerate(stages):
             x = x0 + i * step + BOX_W
             arrow = FancyArrowPatch(
@@ -64,14 +69,19 @@ def circuit_figure(blocks: list[dict], heads: list[dict], stages: list[dict]) ->
             ax.add_patch(arrow)
             mid = x + GAP / 2
             bold = "bold" if stage["readable"] else "normal"
-            ax.text(mid, BOX_H + 0.42, f"ans {stage['answer']:.0%}", ha="center", fontsize=9.5)
-            ax.text(mid, BOX_H + 0.15, f"read {stage['readout']:.0%}", ha="center", fontsize=9.5, fontweight=bold)
+            ax.text(mid, BOX_H + 0.42, f"ans {stage['answer']:.0%}", ha="center", fontsize=8.5)
+            ax.text(mid, BOX_H + 0.15, f"read {stage['readout']:.0%}", ha="center", fontsize=8.5, fontweight=bold)
             if stage["frequency"] is not None:
-                ax.text(mid, BOX_H / 2 - 0.3, f"k {stage['frequency']}", ha="center", fontsize=9, color="#555555")
-        ax.set_xlim(-0.2, x0 + (n + 1) * step - GAP + 0.2)
+                ax.text(mid, BOX_H / 2 - 0.3, f"k {stage['frequency']}", ha="center", fontsize=8.5, color="#555555")
+        ax.set_xlim(-0.2, end + BOX_W + 0.2)
         ax.set_ylim(-0.7, BOX_H + 1.05)
         ax.set_axis_off()
-        ax.set_title("The circuit at =: each block coloured by what mean-ablating it costs")
+        ax.set_title(
+            "The circuit at =: each block coloured by what mean-ablating it costs (Δ nats)\n"
+            "between blocks: the answer's share of the residual (ans), how often the model's own read-out\n"
+            "is right there (read), and the answer's strongest frequency (k)",
+            fontsize=10,
+        )
         legend = [
             Rectangle((0, 0), 1, 1, facecolor=IMPORTANCE_COLOURS[b], edgecolor="#333333") for b in IMPORTANCE_COLOURS
         ]
