@@ -34,8 +34,7 @@ def test_every_figure_is_drawn_with_alt_text_and_its_data(analysis):
         "layers.png",
         "positions.png",
         "fourier.png",
-        "circuit.png",
-        "neurons.png",
+        "circuit.png",  # its MLPs write nothing: no neurons figure
         "head_L0H0.png",
         "head_L0H1.png",
         "head_L1H0.png",

@@ -48,6 +48,12 @@ class Circuit:
     write_spectra: dict[str, dict[int, float]]  # head or MLP -> its write's answer part's amplitude at each k
     agreement: Agreement
 
+    @property
+    def neurons_fire(self) -> bool:
+        """Some MLP neuron's pre-activation varies with the input (a model without MLPs, or with silent ones, has
+        no neurons to show)."""
+        return any(layer.by_frequency for layer in self.neurons)
+
 
 def measure_circuit(
     model,

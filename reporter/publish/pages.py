@@ -64,6 +64,7 @@ class Pages:
     neuron_tops: dict  # MLP layer -> its 5 most common neuron frequencies [(k, neurons)]
     channel_frequencies: list[int]  # the frequencies tested as channels, in the order the circuit reading names them
     redundant_pairs: list[dict]  # report.json's head pairs whose kind is `redundant`
+    neurons_fire: bool  # some MLP neuron varies with the input: the Fourier page shows the neurons
 
 
 @dataclass(frozen=True)
@@ -229,4 +230,5 @@ def page_model(analysis: Analysis, report: dict) -> Pages:
         neuron_tops={n["layer"]: list(n["by_frequency"].items())[:5] for n in report["neurons"]},
         channel_frequencies=[ch.frequency for ch in analysis.circuit.channels],
         redundant_pairs=[p for p in report["head_pairs"] if p["kind"] == "redundant"],
+        neurons_fire=analysis.measured.circuit.neurons_fire,
     )

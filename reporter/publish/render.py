@@ -133,6 +133,7 @@ def page_context(
         "neuron_tops": pages.neuron_tops,
         "channel_frequencies": pages.channel_frequencies,
         "redundant_pairs": pages.redundant_pairs,
+        "neurons_fire": pages.neurons_fire,
         "comparison": comparison,
         "across": {f["id"]: f for f in comparison["findings"]} if comparison else {},
         "runs_missing": list(runs_missing),

@@ -85,7 +85,7 @@ def circuit_plans(analysis) -> list[Plan]:
         for s in circuit.stages
     ]
     plans = [Plan("circuit", "circuit_figure", (blocks, heads, stages))]
-    if circuit.neurons:
+    if circuit.neurons_fire:
         layers = [{"layer": n.layer, "by_frequency": n.by_frequency} for n in circuit.neurons]
         plans.append(Plan("circuit", "neurons_figure", (layers,)))
     return plans
