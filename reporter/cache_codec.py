@@ -156,3 +156,20 @@ def fits_checkpoint(values: tuple, n_inputs: int, n_layers: int, n_heads: int, n
         heads = getattr(value, "effects", None) or getattr(value, "ablations", None) or []
         if len(heads) != n_layers * n_heads:
             raise Damaged("it does not hold an intervention on every head of this checkpoint")
+        circuit = getattr(value, "circuit", None)
+        if circuit is not None and not circuit_fits(circuit, n_layers, n_heads):
+            raise Damaged("its circuit does not describe every block and head of this checkpoint")
+
+
+def circuit_fits(circuit, n_layers: int, n_heads: int) -> bool:
+    """Cached circuit measurements name this checkpoint's heads and blocks, one stage after each block."""
+    names = [f"L{layer}H{head}" for layer in range(n_layers) for head in range(n_heads)]
+    blocks = len(circuit.components.components)
+    return (
+        circuit.agreement.heads == names
+        and circuit.agreement.matrix.shape == (len(names), len(names))
+        and blocks in (n_layers, 2 * n_layers)
+        and len(circuit.stages) == blocks + 1
+        and len(circuit.neurons) in (0, n_layers)
+        and set(circuit.components.single_heads) == set(names)
+    )

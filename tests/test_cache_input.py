@@ -96,6 +96,8 @@ DAMAGE = {
     "a number made NaN": edit_values(lambda m: m["checks"].update(noop_delta_loss=float("nan"))),
     "a number made a string": edit_values(lambda m: m["logits"].update(clean_loss="0")),
     "a field removed": edit_values(lambda m: m.pop("checks")),
+    "the circuit's heads renamed": edit_values(lambda m: m["circuit"]["agreement"].update(heads=["L9H9"] * 4)),
+    "a stage of the circuit removed": edit_values(lambda m: m["circuit"]["stages"].pop()),
     "an array of the wrong shape": wrong_shape,
     "a 5 GB values.json": huge_values,
     "JSON nested 100,000 deep": nested_values,

@@ -49,7 +49,10 @@ def route_step(block, circuit: Circuit, reading: CircuitReading, roles: Sequence
     made = next(p for p in circuit.products if p.component == block.name)
     layer_roles = [r for r in roles if r.layer == block.layer]
     needed = [r for r in layer_roles if r.importance in NEEDED]
-    groups = [g for g in reading.groups if g.layer == block.layer and len(g.heads) > 1]
+    groups = []  # the layer's groups of two or more heads; a pair of opposite groups is named once
+    for g in reading.groups:
+        if g.layer == block.layer and len(g.heads) > 1 and not any(o.heads == g.opposite for o in groups):
+            groups.append(g)
     group_of = {name: i for i, g in enumerate(groups) for name in g.heads}
     return {
         "kind": "route",
