@@ -49,8 +49,10 @@ def training_bytes(modulus: int, parameters: int, batch_size: int, n_layers: int
     return inputs + 16 * parameters + 4 * activations
 
 
-def batch_for(d_model: int, d_mlp: int, d_vocab_out: int, largest: int = 8192) -> int:
-    """Inputs per forward pass so that one pass's float64 activations stay near 256 MB."""
+def batch_for(d_model: int, d_mlp: int, d_vocab_out: int, largest: int = 1024) -> int:
+    """Inputs per forward pass so that one pass's float64 activations stay near 256 MB, and at most ``largest``:
+    a larger batch is slower, not faster (each operation's output then no longer fits the CPU's cache, and
+    moving it costs more than the arithmetic; benchmarks/README.md)."""
     per_input = 4 * (8 * d_model + 2 * d_mlp + d_vocab_out) * 8
     return max(16, min(largest, (256 * 2**20) // per_input))
 

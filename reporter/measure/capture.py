@@ -150,39 +150,44 @@ def capture(model, task: Task) -> Capture:
     summed = [site for site in SUMMED if not (cfg.attn_only and site == keys.MLP_OUT)]
     sites = list(dict.fromkeys([*KEPT, *summed]))
     names = [keys.hook(layer, site) for layer in layers for site in sites] + [keys.FINAL_IN]
-    kept: dict = {}  # (layer, site) or FINAL_IN -> [batch activations]
     sums = {  # site -> the sum over inputs at every position, per layer
         keys.Z: torch.zeros(cfg.n_layers, 4, cfg.n_heads, cfg.d_head, dtype=torch.float64),
         keys.ATTN_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64),
         keys.MLP_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64),
     }
-    logits: list[torch.Tensor] = []
+    kept: dict[str, torch.Tensor] = {}  # site -> [input, layer, ...], filled batch by batch (no copies to stack)
+    final, logits = None, None
+    start = 0
     for _, seen, out in batches(model, task, names):
+        rows = slice(start, start + len(out))
         for layer in layers:
             for site, select in KEPT.items():
-                kept.setdefault((layer, site), []).append(select(seen[keys.hook(layer, site)]).clone())
+                part = select(seen[keys.hook(layer, site)])
+                if site not in kept:
+                    kept[site] = part.new_empty((task.n_inputs, cfg.n_layers, *part.shape[1:]))
+                kept[site][rows, layer] = part
             for site in summed:
                 sums[site][layer] += seen[keys.hook(layer, site)].double().sum(0)
-        kept.setdefault(keys.FINAL_IN, []).append(seen[keys.FINAL_IN])
-        logits.append(out)
-
-    def stacked(site: str) -> torch.Tensor:  # layers stacked on dim 1
-        return torch.stack([torch.cat(kept[(layer, site)]) for layer in layers], dim=1)
+        if final is None:
+            final = seen[keys.FINAL_IN].new_empty((task.n_inputs, *seen[keys.FINAL_IN].shape[1:]))
+            logits = out.new_empty((task.n_inputs, *out.shape[1:]))
+        final[rows], logits[rows] = seen[keys.FINAL_IN], out
+        start = rows.stop
 
     n = task.n_inputs
     tokens = tokens_for(task, *all_pairs(task))
     return Capture(
         task=task,
-        resid_pre=stacked(keys.RESID_PRE),
-        resid_final=torch.cat(kept[keys.FINAL_IN]),
-        keys=stacked(keys.K),
-        values=stacked(keys.V),
-        queries=stacked(keys.Q),
-        z=stacked(keys.Z),
+        resid_pre=kept[keys.RESID_PRE],
+        resid_final=final,
+        keys=kept[keys.K],
+        values=kept[keys.V],
+        queries=kept[keys.Q],
+        z=kept[keys.Z],
         z_mean=sums[keys.Z] / n,
         attn_out_mean=sums[keys.ATTN_OUT] / n,
         mlp_out_mean=sums[keys.MLP_OUT] / n,
-        pattern=stacked(keys.PATTERN),
-        logits=torch.cat(logits),
+        pattern=kept[keys.PATTERN],
+        logits=logits,
         targets=answers(task, tokens),
     )

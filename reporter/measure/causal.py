@@ -25,6 +25,7 @@ from reporter.model.edits import BlockOutput, Edit, HeadOutput, HeadPattern, Res
 from reporter.model.engine import HookedRun, Replay, replayable, score_scale
 
 CHECK_ROWS = 256  # inputs at each end of the grid on which every kind of intervention is also run through TL
+REPLAY_ROWS = 1024  # inputs per replay chunk: its activations stay in the CPU's cache
 TOLERANCE = 1e-8  # nats (float64): how far the replay may differ from TransformerLens
 
 
@@ -55,13 +56,20 @@ class Interventions:
         self.capture = capture
         self.clean_loss = capture.loss  # [input]
         self.hooked = HookedRun(model, capture.task)
-        self.chunk = 4 * batch_for(model.cfg.d_model, model.cfg.d_mlp or 0, model.cfg.d_vocab_out)
         self.attn_only = bool(model.cfg.attn_only)
         self.replay = Replay(model, capture) if replayable(model.cfg) else None
+        self.chunk = self.rows_per_chunk(model.cfg)
         self.checks = self.check() if self.replay else Checks(False, 0.0, 0.0, pattern_difference(model, capture))
         if self.replay and (self.checks.noop_delta_loss > TOLERANCE or self.checks.hooks_max_difference > TOLERANCE):
             self.replay = None  # it does not reproduce this model: every intervention goes through the hooks
+            self.chunk = self.rows_per_chunk(model.cfg)
             self.checks = replace(self.checks, replay=False)
+
+    def rows_per_chunk(self, cfg) -> int:
+        """The replay in small chunks (a whole-grid chunk makes tens of MB per operation, which the CPU's cache does
+        not hold: moving them costs more than the arithmetic); run_with_hooks in large ones (each call pays
+        TransformerLens' overhead)."""
+        return REPLAY_ROWS if self.replay else 4 * batch_for(cfg.d_model, cfg.d_mlp or 0, cfg.d_vocab_out)
 
     def losses(self, edits: Sequence[Edit], rows: slice | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-input loss and correctness [rows] after ``edits``, computed in chunks of consecutive rows."""

@@ -85,10 +85,16 @@ class Forward:
         self.scale = score_scale(cfg)
         self.act = None if cfg.attn_only else FUNCTIONS[cfg.act_fn]
         self.mask = torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool).triu(1)  # [query, key] True: a later key
+        # a copy for the analysis (float64) takes F.layer_norm's one pass, which differs from the hooked form in
+        # the last bits only; the training forward keeps the bridge's own form, bit for bit in float32
+        self.fused_norm = dtype is not None and (cfg.normalization_type or "").upper().startswith("LN")
 
     def norm(self, x: torch.Tensor, prefix: str) -> torch.Tensor:
         w = self.weights
-        return norm(x, self.cfg.normalization_type, w.get(keys.weight(prefix)), w.get(keys.bias(prefix)), self.cfg.eps)
+        weight, bias = w.get(keys.weight(prefix)), w.get(keys.bias(prefix))
+        if self.fused_norm:
+            return F.layer_norm(x, x.shape[-1:], weight, bias, self.cfg.eps)
+        return norm(x, self.cfg.normalization_type, weight, bias, self.cfg.eps)
 
     def linear(self, x: torch.Tensor, prefix: str) -> torch.Tensor:
         return F.linear(x, self.weights[keys.weight(prefix)], self.weights.get(keys.bias(prefix)))
@@ -99,7 +105,8 @@ class Forward:
 
     def mlp(self, x: torch.Tensor, layer: int) -> torch.Tensor:
         """The MLP's output [..., d_model] from its block's residual after attention [..., d_model]."""
-        return self.linear(self.act(self.pre_activation(x, layer)), keys.mlp(layer, "out"))
+        pre = self.pre_activation(x, layer)  # a fresh tensor: ReLU may act on it in place
+        return self.linear(pre.relu_() if self.act is F.relu else self.act(pre), keys.mlp(layer, "out"))
 
     def heads(self, x: torch.Tensor) -> torch.Tensor:
         """[rows, pos, head · d_head] -> [rows, head, pos, d_head]."""
@@ -112,6 +119,13 @@ class Forward:
         of the positions before them (``past``) and their own."""
         h = self.norm(x, keys.ln(layer, 1))  # [rows, pos, d]
         q, k, v = (self.heads(self.linear(h, keys.attn(layer, name))) for name in "qkv")  # [rows, head, pos, dh]
+        if past is not None and q.shape[2] == 1:  # `=` alone: its own key and value beside the past ones, no copy
+            k_past, v_past = past(layer)  # [rows, head, key before, d_head]; products, not thousands of tiny bmm
+            scores = torch.cat([(q * k_past).sum(-1), (q * k).sum(-1)], -1).unsqueeze(2) / self.scale
+            pattern = edited(F.softmax(scores, dim=-1), layer, keys.PATTERN, edits, rows)  # [rows, head, 1, key]
+            before = k_past.shape[2]
+            z = (pattern[..., :before].transpose(-2, -1) * v_past).sum(2, keepdim=True) + pattern[..., before:] * v
+            return z.transpose(1, 2)  # [rows, 1, head, d_head]
         if past is not None:
             k_past, v_past = past(layer)
             k, v = torch.cat([k_past, k], 2), torch.cat([v_past, v], 2)  # [rows, head, key, d_head]
@@ -183,7 +197,7 @@ class Replay(Forward):
         self.capture = capture
         # the clean keys and values before `=`, per block: [input, head, key, d_head]
         self.past = [
-            (capture.keys[:, layer, :EQUALS_POS].transpose(1, 2), capture.values[:, layer, :EQUALS_POS].transpose(1, 2))
+            tuple(t[:, layer, :EQUALS_POS].transpose(1, 2).contiguous() for t in (capture.keys, capture.values))
             for layer in range(self.cfg.n_layers)
         ]
 
