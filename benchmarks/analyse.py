@@ -41,10 +41,12 @@ def stage_rows() -> list[tuple[str, float, str]]:
     from reporter.interpret.sensitivity import sensitivity
     from reporter.interpret.stats import Attention, compute_stats, default_pairs
     from reporter.interpret.thresholds import Thresholds
+    from reporter.limits import batch_for
     from reporter.measure.capture import capture
-    from reporter.measure.causal import Interventions, head_effects, rules, score_scale
+    from reporter.measure.causal import Interventions, head_effects, score_scale
     from reporter.measure.content import head_writes, position_contents
     from reporter.measure.fourier import logit_spectrum
+    from reporter.measure.rules import rules
     from reporter.model.checkpoint import load_checkpoint
     from reporter.model.task import all_pairs, tokens_for
     from reporter.publish.figures import draw_all
@@ -53,10 +55,12 @@ def stage_rows() -> list[tuple[str, float, str]]:
     loaded, load_time = timed(load_checkpoint, checkpoint, torch.float64)
     model, task = loaded.model, loaded.task
 
+    batch = batch_for(model.cfg.d_model, model.cfg.d_mlp, model.cfg.d_vocab_out)  # the capture's batch
+
     def bare_forward():
         with torch.inference_mode():
-            for start in range(0, task.n_inputs, 8192):
-                model(tokens_for(task, *all_pairs(task, start, start + 8192)))
+            for start in range(0, task.n_inputs, batch):
+                model(tokens_for(task, *all_pairs(task, start, start + batch)))
 
     bare_forward()  # warm-up
     _, forward = timed(bare_forward)
@@ -64,6 +68,10 @@ def stage_rows() -> list[tuple[str, float, str]]:
     interventions, checks_time = timed(Interventions, model, clean)
     found_rules, rules_time = timed(rules, clean, score_scale(model.cfg))
     effects, effects_time = timed(head_effects, interventions, found_rules)
+    split = loaded.training.split if loaded.training else None
+    singles = {(e.layer, e.head): e.ablation_equals.delta_loss for e in effects}
+    *circuit, (name, total, _) = circuit_rows(model, clean, interventions, singles, split)
+    circuit.append((name, total, f"goal <= 5 forward passes: {'met' if total <= 5 * forward else 'missed'}"))
     _, contents_time = timed(position_contents, clean)
     _, writes_time = timed(head_writes, model, clean)
     _, fourier_time = timed(logit_spectrum, clean, Thresholds().key_frequency)
@@ -76,7 +84,7 @@ def stage_rows() -> list[tuple[str, float, str]]:
     reading, interpret_time = timed(interpret, stats, analysis.measured, Thresholds())
     _, sweep_time = timed(sensitivity, stats, analysis.measured, reading, Thresholds(), interpret)
     _, figures_time = timed(draw_all, analysis)
-    n_experiments = 10 * len(effects) - sum(1 for e in effects if e.layer == model.cfg.n_layers - 1)
+    n_experiments = 11 * len(effects) - sum(1 for e in effects if e.layer == model.cfg.n_layers - 1)
     causal = checks_time + rules_time + effects_time
     return [
         ("load the checkpoint (float64)", load_time, ""),
@@ -86,6 +94,7 @@ def stage_rows() -> list[tuple[str, float, str]]:
         ("causal: rules for every head's pattern", rules_time, ""),
         (f"causal: {n_experiments} interventions on all inputs", effects_time, ""),
         ("causal, all together", causal, f"goal <= 10 forward passes: {'met' if causal <= 10 * forward else 'missed'}"),
+        *circuit,
         ("content: every position at every layer's input", contents_time, ""),
         ("content: every head's write at =", writes_time, ""),
         ("fourier: logit spectrum, restricted and excluded loss", fourier_time, ""),
@@ -94,6 +103,50 @@ def stage_rows() -> list[tuple[str, float, str]]:
         ("sensitivity: every threshold moved 4 ways", sweep_time, ""),
         ("figures (19, with their CSV)", figures_time, ""),
     ], forward
+
+
+def circuit_rows(model, clean, interventions, singles, split) -> list[tuple[str, float, str]]:
+    """The circuit stage (measure/circuit.py) part by part, as `measure_circuit` runs it."""
+    import torch
+
+    from reporter.interpret.thresholds import Thresholds
+    from reporter.measure.attribution import logit_attribution
+    from reporter.measure.channels import candidates, channels, write_spectra
+    from reporter.measure.components import components
+    from reporter.measure.fourier import logit_spectrum
+    from reporter.measure.head_groups import agreement
+    from reporter.measure.neurons import embedding_sparsity, neurons
+    from reporter.measure.products import products
+    from reporter.measure.stages import stages, stream
+    from reporter.model.engine import Forward
+
+    forward, p = Forward(model, torch.float64), clean.task.modulus
+    keys = logit_spectrum(clean, Thresholds().key_frequency).key_frequencies
+    found, stream_time = timed(stream, forward, clean)
+    blocks, blocks_time = timed(components, interventions, singles)
+    table, stages_time = timed(stages, forward, clean, split)
+    _, products_time = timed(products, forward, clean, found)
+    layers, neurons_time = timed(neurons, forward, found.residuals, p)
+    _, sparsity_time = timed(embedding_sparsity, forward, p)
+    frequencies = candidates(table, layers, keys)
+    _, attribution_time = timed(logit_attribution, forward, clean, found, frequencies)
+    _, channels_time = timed(channels, forward, interventions, found, frequencies)
+    _, spectra_time = timed(write_spectra, forward, interventions, found)
+    _, groups_time = timed(agreement, clean)
+    n_blocks = len(blocks.components) + len(blocks.head_pairs)
+    rows = [
+        ("circuit: the residual stream's parts at `=`", stream_time, ""),
+        (f"circuit: blocks and heads ablated together ({n_blocks} components and pairs)", blocks_time, ""),
+        ("circuit: stage-by-stage shares, read-outs", stages_time, ""),
+        ("circuit: where the products form", products_time, ""),
+        ("circuit: every MLP neuron's frequencies", neurons_time, ""),
+        ("circuit: the embedding's sparsity", sparsity_time, ""),
+        (f"circuit: read-out attribution ({len(frequencies)} frequencies)", attribution_time, ""),
+        (f"circuit: channels, each frequency removed ({len(frequencies)})", channels_time + spectra_time, ""),
+        ("circuit: head groups (agreement matrix)", groups_time, ""),
+    ]
+    total = sum(seconds for _, seconds, _ in rows)
+    return [*rows, ("circuit, all together", total, "")]
 
 
 def build_time(arguments: list[str], cache: Path, folder: Path) -> float:

@@ -33,7 +33,9 @@ from reporter.cache_codec import Damaged, decode, encode, not_finite
 from reporter.model.recipe import initial_unembed_scale
 from reporter.resources import PACKAGES
 
-FORMAT = 6  # bump when the measurements change shape (5: stand-ins for each head's write; 6: the circuit)
+# bump when the measurements change shape (5: stand-ins for each head's write; 6: the circuit; 7: two-frequency
+# rules and gating frequencies)
+FORMAT = 7
 KEEP = 16  # entries kept; the oldest beyond this are removed
 KEEP_FIGURES = 512  # figure entries kept (a build with five runs draws about 20)
 FIGURES = "figures"  # the cache's subfolder of figure entries

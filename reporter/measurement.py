@@ -34,10 +34,11 @@ def measure(model, task, key_share: float, split: tuple[float, int] | bool | Non
     the training split (train fraction, seed) for the circuit's linear read-out, None without one, or False
     for no circuit stage at all (a run that is only compared)."""
     from reporter.measure.capture import capture
-    from reporter.measure.causal import Interventions, head_effects, rules, score_scale
+    from reporter.measure.causal import Interventions, head_effects, score_scale
     from reporter.measure.circuit import measure_circuit
     from reporter.measure.content import head_writes, position_contents
     from reporter.measure.fourier import logit_spectrum, spectrum
+    from reporter.measure.rules import rules
     from reporter.model import keys
 
     clean = capture(model, task)

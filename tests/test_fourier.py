@@ -53,7 +53,7 @@ def test_a_switch_head_built_with_one_frequency_gets_that_frequency_and_its_rule
 
 
 def test_the_one_frequency_fit_keeps_only_that_frequency():
-    from reporter.measure.causal import one_frequency_fit
+    from reporter.measure.rules import one_frequency_fit
 
     p = 19
     x = torch.arange(p, dtype=torch.float64)
@@ -69,7 +69,7 @@ def test_the_one_frequency_fit_keeps_only_that_frequency():
 
 
 def test_the_nyquist_frequency_of_an_even_modulus_is_counted_once():
-    from reporter.measure.causal import one_frequency_fit
+    from reporter.measure.rules import one_frequency_fit
 
     p = 8
     x = torch.arange(p, dtype=torch.float64)

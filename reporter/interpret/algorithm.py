@@ -38,7 +38,7 @@ def head_item(role: HeadRole, groups: dict[str, int]) -> dict:
         "carries": role.carries.value,
         "importance": role.importance.value,
         "delta_loss": role.effects.ablation_equals.delta_loss,
-        "frequency": role.preference.frequency if role.preference is not None else None,
+        "frequencies": list(role.preference.frequencies) if role.preference is not None else [],
         "group": groups.get(role.name),
     }
 

@@ -177,8 +177,8 @@ class HeadRole:
     importance: Importance  # from mean-ablation at `=`
     importance_anywhere: Importance  # from mean-ablation at every position
     sufficiency: Sufficiency  # whether its rule (additive or answer) explains its pattern
-    preference: PreferenceRule | None  # for a head that switches between a and b: the one frequency behind it
-    frequency_sufficiency: Sufficiency  # whether the one-frequency rule's pattern explains it
+    preference: PreferenceRule | None  # for a head that switches between a and b: the frequencies behind it
+    frequency_sufficiency: Sufficiency  # whether the pattern of that rule (its frequencies kept) explains it
     patching_agrees: bool | None
     parts_stand_in: bool | None = None  # whether the part of its write its label names stands in for the write
 
@@ -213,6 +213,15 @@ class HeadRole:
         return self.reads.kind.value
 
     @property
+    def tested_frequencies(self) -> tuple[int, ...]:
+        """The frequencies kept in the pattern put in place of the head's to test its preference rule."""
+        return (
+            self.effects.two_frequencies
+            if self.preference and len(self.preference.frequencies) > 1
+            else (self.effects.frequency,)
+        )
+
+    @property
     def quoted_sufficiency(self) -> Sufficiency:
         """The test of the rule the pages quote: the one-frequency rule for a switching head, else its rule."""
         return self.frequency_sufficiency if self.preference is not None else self.sufficiency
@@ -226,6 +235,23 @@ class HeadRole:
         if self.carries_confirmed is None and not tested:
             return None
         return self.carries_confirmed is not False and self.quoted_sufficiency is not Sufficiency.insufficient
+
+
+def switch_rule(a_side: np.ndarray, b_side: np.ndarray, modulus: int, t: Thresholds) -> PreferenceRule:
+    """A switching head's rule: its strongest frequency, or its two strongest where one does not decide its
+    choice (right on fewer than `rule_decides` of inputs) and two do."""
+    one = preference_rule(a_side, b_side, modulus)
+    if one.accuracy >= t.rule_decides:
+        return one
+    two = preference_rule(a_side, b_side, modulus, 2)
+    return two if len(two.frequencies) == 2 and two.accuracy >= t.rule_decides else one
+
+
+def frequency_test(preference: PreferenceRule | None, effects: HeadEffects) -> Effect:
+    """The intervention that tests a preference rule: the head's pattern replaced by the one- or two-frequency
+    rule's, as many frequencies as the rule keeps."""
+    two = preference is not None and len(preference.frequencies) > 1
+    return effects.pattern_two_frequencies if two else effects.pattern_frequency
 
 
 def head_roles(
@@ -253,7 +279,7 @@ def head_roles(
         if HeadLabel.switches_ab in (reads.kind, looks.kind) and reading.a_side and reading.b_side:
             a_side = h.weights[:, [POSITION_KEYS.index(k) for k in reading.a_side]].sum(-1)
             b_side = h.weights[:, [POSITION_KEYS.index(k) for k in reading.b_side]].sum(-1)
-            preference = preference_rule(a_side, b_side, p)
+            preference = switch_rule(a_side, b_side, p, t)
         roles.append(
             HeadRole(
                 layer=h.layer,
@@ -267,7 +293,7 @@ def head_roles(
                 importance_anywhere=importance(effect.ablation_all, t),
                 sufficiency=sufficiency(effect, t),
                 preference=preference,
-                frequency_sufficiency=sufficiency(effect, t, effect.pattern_frequency),
+                frequency_sufficiency=sufficiency(effect, t, frequency_test(preference, effect)),
                 patching_agrees=patching_agrees(label, effect, t),
                 parts_stand_in=parts_stand_in(label, effect, t),
             )

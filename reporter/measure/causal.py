@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from reporter.limits import batch_for
 from reporter.measure.capture import Capture
-from reporter.measure.fourier import folded
+from reporter.measure.rules import attention_scores
 from reporter.model.edits import BlockOutput, Edit, HeadOutput, HeadPattern, ResidualEdit
 from reporter.model.engine import HookedRun, Replay, replayable, score_scale
 
@@ -134,15 +134,6 @@ def block_mean_ablation(capture: Capture, layer: int, block: str, everywhere: bo
     return BlockOutput(layer, block, lambda rows, out: mean.expand_as(out), everywhere)
 
 
-def attention_scores(capture: Capture, scale: float) -> torch.Tensor:
-    """[input, layer, head, key] the scores from `=` before the softmax, from hook_q and hook_k."""
-    keys = capture.keys  # [input, layer, pos, kv_head, d_head]
-    repeat = capture.queries.shape[2] // keys.shape[3]
-    if repeat > 1:  # grouped-query attention: each key head serves several query heads
-        keys = keys.repeat_interleave(repeat, dim=3)
-    return torch.einsum("nlhd,nlkhd->nlhk", capture.queries, keys) / scale
-
-
 def pattern_difference(model, capture: Capture, replay: Replay | None = None) -> float:
     """Largest |softmax(scores) - hook_pattern| at `=`: the scores behind the pattern are the right ones."""
     scale = replay.scale if replay else score_scale(model.cfg)
@@ -166,59 +157,6 @@ def donors(modulus: int, operand: str) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class Rule:
-    """A head's pattern from `=` as a rule predicts it, input by input."""
-
-    kind: str  # "additive": softmax of scores fitted as f(a) + g(b); "answer": the mean pattern of its answer
-    pattern: torch.Tensor  # [input, key]
-    error: float  # mean over inputs of the total variation between the rule's pattern and the real one
-    frequency: int  # k of the one-frequency rule: the additive fit's f and g kept at frequency k only
-    frequency_pattern: torch.Tensor  # [input, key] softmax of that one-frequency score
-
-
-def additive_fit(grid: torch.Tensor) -> torch.Tensor:
-    """The best fit f(a) + g(b) (least squares) of ``grid`` [a, b, ...] over the p × p grid."""
-    return grid.mean(1, keepdim=True) + grid.mean(0, keepdim=True) - grid.mean((0, 1), keepdim=True)
-
-
-def one_frequency_fit(grid: torch.Tensor) -> tuple[int, torch.Tensor]:
-    """The additive fit of ``grid`` [a, b, key] with f(a) and g(b) each kept at the one frequency k (folded,
-    1..p // 2) that holds most of their power over every key together: mean + f_k(a) + g_k(b)."""
-    p = grid.shape[0]
-    mean = grid.mean((0, 1), keepdim=True)  # [1, 1, key]
-    f = grid.mean(1) - mean[0]  # [a, key]
-    g = grid.mean(0) - mean[0]  # [b, key]
-    spectra = torch.fft.fft(f, dim=0), torch.fft.fft(g, dim=0)  # [frequency, key]
-    power = sum(s.abs().pow(2).sum(-1) for s in spectra)  # [frequency]
-    k = int(torch.argmax(folded(power, p))) + 1  # k and p - k are one frequency
-    keep = torch.zeros(p, 1, dtype=torch.bool)
-    keep[k] = keep[p - k] = True
-    f_k, g_k = (torch.fft.ifft(s * keep, dim=0).real for s in spectra)  # [x, key]
-    return k, mean + f_k[:, None, :] + g_k[None, :, :]
-
-
-def rules(capture: Capture, scale: float) -> dict[tuple[int, int], Rule]:
-    """For every head, the better of two rules for its pattern from `=` (additive scores, or the answer), and
-    the one-frequency rule that the pages quote for a head that switches between a and b."""
-    p = capture.task.modulus
-    scores = attention_scores(capture, scale)  # [input, layer, head, key]
-    answer = capture.targets  # [input]
-    found = {}
-    for layer in range(scores.shape[1]):
-        for head in range(scores.shape[2]):
-            real = capture.pattern[:, layer, head]  # [input, key]
-            grid = scores[:, layer, head].reshape(p, p, -1)  # [a, b, key]
-            fitted = additive_fit(grid).reshape(p * p, -1).softmax(-1)
-            by_answer = torch.zeros(p, real.shape[-1], dtype=real.dtype).index_add_(0, answer, real) / p
-            candidates = {"additive": fitted, "answer": by_answer[answer]}
-            errors = {kind: float((pattern - real).abs().sum(-1).mean() / 2) for kind, pattern in candidates.items()}
-            kind = min(errors, key=lambda k: (errors[k], k))
-            k, one = one_frequency_fit(grid)
-            found[(layer, head)] = Rule(kind, candidates[kind], errors[kind], k, one.reshape(p * p, -1).softmax(-1))
-    return found
-
-
-@dataclass(frozen=True)
 class HeadEffects:
     """Every intervention on one head, over all inputs."""
 
@@ -235,6 +173,10 @@ class HeadEffects:
     rule_error: float  # how far the rule's pattern is from the real one (total variation, mean over inputs)
     pattern_frequency: Effect  # the pattern from `=` replaced by its one-frequency rule's
     frequency: int  # that rule's k
+    pattern_two_frequencies: Effect  # the pattern from `=` replaced by its two-frequency rule's
+    two_frequencies: tuple[int, ...]  # that rule's frequencies, strongest first
+    gating_frequency: int  # the frequency over the answer that holds most of its by-answer pattern's variance
+    gating_share: float  # the share of that variance it holds
     parts_additive: Effect  # z at `=` replaced by its parts in a and b alone: mean + A(a) + B(b) (content.py)
     parts_answer: Effect  # z at `=` replaced by its mean + its part that is a function of (a + b) mod p
     clean_loss: float  # the clean model's mean loss at `=` (nats): what every Δloss here is judged against
@@ -255,7 +197,7 @@ def write_parts(z: torch.Tensor, targets: torch.Tensor, modulus: int) -> tuple[t
 
 
 def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEffects]:
-    """Ten interventions for every head (the ablation at every position equals the one at `=` in the last
+    """Eleven interventions for every head (the ablation at every position equals the one at `=` in the last
     layer, whose other positions feed nothing, and is not run twice there)."""
     c = interventions.capture
     p, n_layers, n_heads = c.task.modulus, c.z.shape[1], c.z.shape[2]
@@ -283,6 +225,12 @@ def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEf
                     rule_error=rule.error,
                     pattern_frequency=run(HeadPattern(layer, head, lambda rows, w, r=rule.frequency_pattern: r[rows])),
                     frequency=rule.frequency,
+                    pattern_two_frequencies=run(
+                        HeadPattern(layer, head, lambda rows, w, r=rule.two_frequency_pattern: r[rows])
+                    ),
+                    two_frequencies=rule.two_frequencies,
+                    gating_frequency=rule.gating_frequency,
+                    gating_share=rule.gating_share,
                     parts_additive=run(HeadOutput(layer, head, lambda rows, z, x=additive: x[rows])),
                     parts_answer=run(HeadOutput(layer, head, lambda rows, z, x=by_answer: x[rows])),
                     clean_loss=float(interventions.clean_loss.mean()),

@@ -101,20 +101,33 @@ def logit_spectrum(capture: Capture, key_share: float) -> LogitSpectrum:
 
 @dataclass(frozen=True)
 class PreferenceRule:
-    """A switching head's choice, as one frequency: it attends to whichever operand x has the larger
-    cos(2π k x / p + phase), plus a constant bias toward `a`."""
+    """A switching head's choice, as a few frequencies: it attends to whichever operand x has the larger
+    h(x) = Σ_k cos(2π k x / p + phase_k) (each at its amplitude), plus a constant bias toward `a`."""
 
-    frequency: int  # k
-    phase: float  # radians
-    bias: float  # constant lean toward a, in units of the cosine's amplitude
+    frequencies: tuple[int, ...]  # the k kept, strongest first
+    phases: tuple[float, ...]  # radians, of each
+    weights: tuple[float, ...]  # each cosine's amplitude relative to the strongest's (the first is 1)
+    bias: float  # constant lean toward a, in units of the strongest cosine's amplitude
     accuracy: float  # share of inputs on which the rule names the operand that gets more attention
+    strongest_accuracy: float  # likewise for its strongest frequency alone (its accuracy, for one frequency)
     additive_accuracy: float  # likewise for the full additive fit f(a) + g(b) (all frequencies)
-    explained: float  # share of the additive fit's variance that this one frequency explains
+    explained: float  # share of the additive fit's variance that these frequencies explain
     profile: np.ndarray = field(repr=False, compare=False)  # [p] h(x): the head prefers the operand with larger h
 
+    @property
+    def frequency(self) -> int:
+        """The strongest frequency."""
+        return self.frequencies[0]
 
-def preference_rule(a_side: np.ndarray, b_side: np.ndarray, modulus: int) -> PreferenceRule:
-    """The rule behind a head's preference, from its attention to the `a` side and the `b` side [input]."""
+    @property
+    def phase(self) -> float:
+        """The strongest frequency's phase (radians)."""
+        return self.phases[0]
+
+
+def preference_rule(a_side: np.ndarray, b_side: np.ndarray, modulus: int, n: int = 1) -> PreferenceRule:
+    """The rule behind a head's preference, from its attention to the `a` side and the `b` side [input], kept
+    at its ``n`` strongest frequencies (a tie: the lower first)."""
     p = modulus
     preference = np.log(np.maximum(a_side, 1e-12) / np.maximum(b_side, 1e-12)).reshape(p, p)  # [a, b]
     prefers_a = a_side.reshape(p, p) > b_side.reshape(p, p)
@@ -124,20 +137,26 @@ def preference_rule(a_side: np.ndarray, b_side: np.ndarray, modulus: int) -> Pre
     shared = (f - g) / 2  # the one function both operands are compared by: h(a) - h(b)
     coefficients = np.fft.fft(shared)
     power = folded(np.abs(coefficients) ** 2, p)
-    k = int(np.argmax(power)) + 1
-    amplitude = 2 * abs(coefficients[k]) / p
-    phase = float(np.angle(coefficients[k]))
+    chosen = tuple(int(i) + 1 for i in np.argsort(-power, kind="stable")[:n])
+    amplitudes = [2 * abs(coefficients[k]) / p for k in chosen]
+    phases = [float(np.angle(coefficients[k])) for k in chosen]
     x = np.arange(p)
-    wave = np.cos(2 * math.pi * k * x / p + phase)
-    bias = mean / amplitude if amplitude > 0 else 0.0
+    relative = [1.0] + [a / amplitudes[0] if amplitudes[0] > 0 else 0.0 for a in amplitudes[1:]]
+    bias = mean / amplitudes[0] if amplitudes[0] > 0 else 0.0
+    wave = np.cos(2 * math.pi * chosen[0] * x / p + phases[0])  # in units of the strongest one's amplitude
+    strongest = float((((wave[:, None] - wave[None, :] + bias) > 0) == prefers_a).mean())
+    for k, r, phi in zip(chosen[1:], relative[1:], phases[1:], strict=True):
+        wave = wave + r * np.cos(2 * math.pi * k * x / p + phi)
     predicted = (wave[:, None] - wave[None, :] + bias) > 0
     variance = (f**2).sum() + (g**2).sum()
     return PreferenceRule(
-        frequency=k,
-        phase=phase,
+        frequencies=chosen,
+        phases=tuple(phases),
+        weights=tuple(float(r) for r in relative),
         bias=float(bias),
         accuracy=float((predicted == prefers_a).mean()),
+        strongest_accuracy=strongest,
         additive_accuracy=float(((additive > 0) == prefers_a).mean()),
-        explained=float(2 * power[k - 1] / p / variance) if variance > 0 else 0.0,
+        explained=float(2 * sum(power[k - 1] for k in chosen) / p / variance) if variance > 0 else 0.0,
         profile=shared,
     )

@@ -24,7 +24,8 @@ class HeadPage:
     looks: str  # what the "Looks at" line quotes: "target", "switch" (both operands), "mixed" or "score"
     reads_differ: bool  # its label by content differs from its label by position: the page gives both
     importance_differs: bool  # ablated at every position it falls in another band than at `=`
-    rule: str  # what decides where it looks: "operand_preference", "simple", "answer", "not_needed" or "no_rule"
+    rule: str  # what decides where it looks: "operand_preference", "two_frequency_preference" (one frequency
+    # does not decide, two do), "simple", "answer", "not_needed" or "no_rule"
     sufficiency: str | None  # the pattern test quoted: "frequency_sufficient", "frequency_insufficient",
     #                           "sufficient" or "insufficient"; None where where it looks hardly matters
     switches: bool  # a one-frequency preference decides between `a` and `b` (the Fourier page lists it)
@@ -112,8 +113,10 @@ def looks_quoted(head: dict) -> str:
 def rule_decides(head: dict) -> str:
     """What decides where the head looks: its rule's kind where a rule was found (report.py's precedence),
     else whether it needs deciding at all."""
-    if head["rule"]:
-        return head["rule"]["kind"]
+    rule = head["rule"]
+    if rule:
+        two = rule["kind"] == "operand_preference" and len(rule["frequencies"]) > 1
+        return "two_frequency_preference" if two else rule["kind"]
     return "not_needed" if head["causal"]["pattern"]["sufficiency"] == "not_needed" else "no_rule"
 
 

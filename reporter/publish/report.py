@@ -12,6 +12,7 @@ from dataclasses import asdict
 import numpy as np
 
 from reporter.analysis import Analysis
+from reporter.interpret.roles import frequency_test
 from reporter.interpret.thresholds import Thresholds
 from reporter.publish.circuit_report import circuit_record, fourier_circuit
 
@@ -67,16 +68,20 @@ def rule_record(role, role_thresholds) -> dict | None:
         r = role.preference
         return {
             "kind": "operand_preference",
-            "frequencies": [r.frequency],
+            "frequencies": list(r.frequencies),
             "phase_degrees": math.degrees(r.phase),
+            "phases_degrees": [math.degrees(phase) for phase in r.phases],
+            "weights": list(r.weights),
             "bias": r.bias,
             "accuracy": r.accuracy,
+            "strongest_accuracy": r.strongest_accuracy,
             "additive_accuracy": r.additive_accuracy,
             "explained": r.explained,
             "decides": r.accuracy >= role_thresholds.rule_decides,
             "lean": ("a" if r.bias > 0 else "b") if abs(r.bias) >= role_thresholds.rule_lean else None,
-            "tested_frequency": e.frequency,
-            "pattern": effect(e.pattern_frequency),
+            "tested_frequency": role.tested_frequencies[0],
+            "tested_frequencies": list(role.tested_frequencies),
+            "pattern": effect(frequency_test(role.preference, e)),
             "sufficiency": role.frequency_sufficiency.value,
             "sufficient": role.frequency_sufficiency.value == "sufficient",
         }
@@ -89,7 +94,12 @@ def rule_record(role, role_thresholds) -> dict | None:
             "additive_accuracy": simple["additive_agreement"],
         }
     if e.rule == "answer" and role.sufficiency.value == "sufficient":
-        return {"kind": "answer", "frequencies": [], "error": e.rule_error}
+        return {
+            "kind": "answer",
+            "frequencies": [e.gating_frequency],
+            "error": e.rule_error,
+            "gating_share": e.gating_share,
+        }
     return None
 
 
@@ -138,6 +148,8 @@ def head_record(h, role, t) -> dict:
                 "rule_kind": e.rule,
                 "rule_error": e.rule_error,
                 "frequency_rule": {"frequency": e.frequency, **effect(e.pattern_frequency)},
+                "two_frequency_rule": {"frequencies": list(e.two_frequencies), **effect(e.pattern_two_frequencies)},
+                "gating": {"frequency": e.gating_frequency, "share": e.gating_share},
                 "sufficient": role.sufficiency.value == "sufficient",
                 "sufficiency": role.sufficiency.value,
             },
