@@ -55,32 +55,38 @@ def finish(model, task: Task):
     return model, task
 
 
-def lookup_model(modulus: int = 7, scale: float = 100.0, answer_frequency: int | None = None):
+def lookup_model(
+    modulus: int = 7, scale: float = 100.0, answer_frequency: int | None = None, route: int = 0, n_layers: int = 2
+):
     """Heads L0H0 (a), L0H1 and L0H2 (b, half each); MLP1 a lookup table of the answer (see the module doc).
     With ``answer_frequency`` k, MLP1 writes cos and sin of 2π k (a + b) / p instead of the answer's one-hot,
-    and the unembedding reads cos(2π k (a + b - c) / p): the answer reaches the logits at frequency k alone."""
+    and the unembedding reads cos(2π k (a + b - c) / p): the answer reaches the logits at frequency k alone.
+    ``route`` moves the heads to that layer and the lookup MLP to the next (``n_layers`` at least route + 2);
+    the other blocks write nothing: the same computation, in other layers."""
     p = modulus
     a_dims, b_dims, answer_dims = TOKEN + p, TOKEN + 2 * p, TOKEN + 3 * p
-    model, state, task = blank(p, n_layers=2, n_heads=3, d_model=8 * math.ceil((TOKEN + 4 * p) / 8), d_mlp=p * p)
+    d_model = 8 * math.ceil((TOKEN + 4 * p) / 8)
+    model, state, task = blank(p, n_layers=n_layers, n_heads=3, d_model=d_model, d_mlp=p * p)
+    lookup = route + 1
     with torch.no_grad():
         state["embed.weight"][:p, TOKEN : TOKEN + p] = torch.eye(p)
         for head, (position, dims, weight) in enumerate(((0, a_dims, 1.0), (2, b_dims, 0.5), (2, b_dims, 0.5))):
-            row = head_reads(state, 0, head, position)
+            row = head_reads(state, route, head, position)
             for i in range(p):
-                state["blocks.0.attn.v.weight"][row + i, TOKEN + i] = 1.0
-                state["blocks.0.attn.o.weight"][dims + i, row + i] = weight
+                state[f"blocks.{route}.attn.v.weight"][row + i, TOKEN + i] = 1.0
+                state[f"blocks.{route}.attn.o.weight"][dims + i, row + i] = weight
         for i in range(p):
             for j in range(p):
                 neuron = i * p + j
-                state["blocks.1.mlp.in.weight"][neuron, a_dims + i] = 1.0
-                state["blocks.1.mlp.in.weight"][neuron, b_dims + j] = 1.0
-                state["blocks.1.mlp.in.bias"][neuron] = -1.5
+                state[f"blocks.{lookup}.mlp.in.weight"][neuron, a_dims + i] = 1.0
+                state[f"blocks.{lookup}.mlp.in.weight"][neuron, b_dims + j] = 1.0
+                state[f"blocks.{lookup}.mlp.in.bias"][neuron] = -1.5
                 if answer_frequency is None:
-                    state["blocks.1.mlp.out.weight"][answer_dims + (i + j) % p, neuron] = scale
+                    state[f"blocks.{lookup}.mlp.out.weight"][answer_dims + (i + j) % p, neuron] = scale
                 else:
                     angle = 2 * math.pi * answer_frequency * (i + j) / p
-                    state["blocks.1.mlp.out.weight"][answer_dims, neuron] = scale * math.cos(angle)
-                    state["blocks.1.mlp.out.weight"][answer_dims + 1, neuron] = scale * math.sin(angle)
+                    state[f"blocks.{lookup}.mlp.out.weight"][answer_dims, neuron] = scale * math.cos(angle)
+                    state[f"blocks.{lookup}.mlp.out.weight"][answer_dims + 1, neuron] = scale * math.sin(angle)
         if answer_frequency is None:
             state["unembed.weight"][:, answer_dims : answer_dims + p] = torch.eye(p)
         else:

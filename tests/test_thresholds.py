@@ -12,7 +12,16 @@ from reporter.interpret.thresholds import Thresholds
 def test_every_threshold_has_a_reason_and_a_group():
     for name, reason in Thresholds.reasons():
         assert len(reason) > 20, name
-        assert Thresholds.group_of(name) in ("labels", "carries", "causal", "fourier", "circuit", "findings", "pages")
+        assert Thresholds.group_of(name) in (
+            "labels",
+            "carries",
+            "causal",
+            "fourier",
+            "circuit",
+            "findings",
+            "pages",
+            "runs",
+        )
 
 
 @pytest.mark.parametrize(

@@ -3,10 +3,11 @@ carries its reason, its group and its unit; and the groups, in the order the met
 
 from __future__ import annotations
 
+import math
 from dataclasses import field
 
 LABELS, CARRIES, CAUSAL, FOURIER, CIRCUIT = "labels", "carries", "causal", "fourier", "circuit"
-FINDINGS, PAGES = "findings", "pages"
+FINDINGS, PAGES, RUNS = "findings", "pages", "runs"
 SWEEP_FACTORS = (0.8, 0.9, 1.1, 1.2)  # a share threshold moves to these multiples of its value
 SWEEP_STEPS = (-2, -1, 1, 2)  # a count moves by these whole steps
 
@@ -42,3 +43,23 @@ def parse_setting(setting: str) -> tuple[str, float]:
     except ValueError:
         raise ValueError(f"--set {setting!r}: {value!r} is not a number.") from None
     return name.strip(), number
+
+
+def checked(name: str, unit: str, value) -> float | int:
+    """An override's value for a threshold of ``unit``, as the table holds it; one ValueError sentence for a
+    non-number or a value out of the unit's range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"threshold {name!r} must be a finite number, not {value!r}.")
+    if unit == "count":
+        if value != int(value) or value < 1:
+            raise ValueError(
+                f"threshold {name!r} counts things: it must be a whole number of at least 1, not {value!r}."
+            )
+        return int(value)
+    if unit == "share" and not 0 <= value <= 1:
+        raise ValueError(f"threshold {name!r} is a share: it must lie in [0, 1], not {value!r}.")
+    if unit == "nats" and value < 0:
+        raise ValueError(f"threshold {name!r} is a loss in nats: it must be at least 0, not {value!r}.")
+    if unit == "ratio" and value < 0:
+        raise ValueError(f"threshold {name!r} is a multiple: it must be at least 0, not {value!r}.")
+    return float(value)

@@ -18,8 +18,10 @@ from reporter.interpret.threshold_kinds import (
     FOURIER,
     LABELS,
     PAGES,
+    RUNS,
     SWEEP_FACTORS,
     SWEEP_STEPS,
+    checked,
     count,
     nats,
     ratio,
@@ -226,7 +228,10 @@ class Thresholds:
         0.9, PAGES, "an input's a / (a + b) above 0.9 is 'all on a', below 1 - 0.9 'all on b'"
     )
     rule_decides: float = share(
-        0.9, PAGES, "a simple rule 'decides' a switching head when it predicts its choice on at least 90% of inputs"
+        0.9,
+        PAGES,
+        "a rule 'decides' a switching head when it predicts its choice on at least 90% of inputs; where its "
+        "strongest frequency alone does not, its two strongest together are tried",
     )
     rule_lean: float = share(
         0.05,
@@ -235,6 +240,14 @@ class Thresholds:
     )
     bimodal: float = share(
         5 / 9, PAGES, "Sarle's bimodality coefficient above 5/9 (a uniform distribution's value) suggests two modes"
+    )
+
+    # Comparing runs (the Across runs page).
+    match_cost: float = ratio(
+        0.5,
+        RUNS,
+        "a head of another run is matched to a head only when their profiles (attention by content, what they "
+        "carry, log(1 + Δloss)) lie within 0.5 of each other; else it has no counterpart there",
     )
 
     @classmethod
@@ -261,24 +274,7 @@ class Thresholds:
         for name, value in overrides.items():
             if name not in known:
                 raise ValueError(f"unknown threshold {name!r}; known thresholds: {', '.join(sorted(known))}.")
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"threshold {name!r} must be a finite number, not {value!r}.")
-            unit = self.unit_of(name)
-            if unit == "count":
-                if value != int(value) or value < 1:
-                    raise ValueError(
-                        f"threshold {name!r} counts things: it must be a whole number of at least 1, not {value!r}."
-                    )
-                value = int(value)
-            elif unit == "share" and not 0 <= value <= 1:
-                raise ValueError(f"threshold {name!r} is a share: it must lie in [0, 1], not {value!r}.")
-            elif unit == "nats" and value < 0:
-                raise ValueError(f"threshold {name!r} is a loss in nats: it must be at least 0, not {value!r}.")
-            elif unit == "ratio" and value < 0:
-                raise ValueError(f"threshold {name!r} is a multiple: it must be at least 0, not {value!r}.")
-            if unit != "count":
-                value = float(value)
-            values[name] = value
+            values[name] = checked(name, self.unit_of(name), value)
         return replace(self, **values)
 
     def moves(self, name: str) -> list[tuple[str, float | None]]:

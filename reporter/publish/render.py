@@ -34,6 +34,7 @@ PAGES = (
 )
 FIGURE_DIR = "figures"
 SCHEMA = Path(__file__).resolve().parent.parent / "report.schema.json"  # describes report.json; published beside it
+COMPARISON_SCHEMA = SCHEMA.with_name("comparison.schema.json")  # describes comparison.json; likewise
 PLAIN = set(" .,-+/_")  # characters of a foreign string that Markdown and HTML read as plain text (or, for _, as
 #                        harmless emphasis at worst)
 
@@ -206,10 +207,10 @@ def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
     return pages
 
 
-def terminal(macro: str, value, template_dir: Path = TEMPLATES) -> str:
-    """A code worded for the terminal by the pages' own macro in ``_macros.j2`` ("warning_text", "note"), so
-    that the pages and the terminal say the same sentence."""
-    return getattr(environment(template_dir).get_template("_macros.j2").module, macro)(value).strip()
+def terminal(macro: str, value, template_dir: Path = TEMPLATES, module: str = "_macros.j2") -> str:
+    """A code worded for the terminal by the pages' own macro in ``module`` ("warning_text", "note"; in
+    _circuit.j2 "step_feature"), so that the pages and the terminal say the same sentence."""
+    return getattr(environment(template_dir).get_template(module).module, macro)(value).strip()
 
 
 def inside(path: Path, root: Path) -> bool:
@@ -247,4 +248,5 @@ def site_files(
     files["report.schema.json"] = SCHEMA.read_bytes()
     if comparison:
         files["comparison.json"] = dumps(comparison).encode()
+        files["comparison.schema.json"] = COMPARISON_SCHEMA.read_bytes()
     return files

@@ -53,6 +53,9 @@ def figure_plans(analysis, comparison: dict | None = None) -> list[Plan]:
         plans.append(Plan("model", "training_figure", (history,)))
     if comparison:
         plans.append(Plan("runs", "niches_figure", (comparison,)))
+        if any(run["components"] for run in comparison["runs"]):
+            plans.append(Plan("runs", "work_figure", (comparison,)))
+        plans.append(Plan("runs", "frequencies_figure", (comparison, stats.task.modulus)))
     return plans
 
 
