@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reporter.cli import cli, one_sentence
+from reporter.cli import cli, invoked_as, one_sentence
 from reporter.cli.options import (
     RECIPE,
     UserPath,
@@ -124,9 +124,9 @@ def build(
     if analysis.warning:
         click.echo(f"WARNING: {terminal('warning_text', analysis.warning)}")
     if no_html:
-        click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")
+        click.echo(f"Markdown pages written to {out}. Preview them with: {invoked_as()} serve --out {out}")
     else:
-        click.echo(f"Site built in {html}. Open it from disk, or run: modreport serve --out {out}")
+        click.echo(f"Site built in {html}. Open it from disk, or run: {invoked_as()} serve --out {out}")
         click.echo((html.resolve() / "index.html").as_uri())
 
 
@@ -198,7 +198,7 @@ def serve(out: Path, address: str) -> None:
     from reporter.publish.site import serve as serve_site
 
     if not (out / "index.md").is_file():
-        raise click.ClickException(f"{out} holds no report; run modreport build first.")
+        raise click.ClickException(f"{out} holds no report; run {invoked_as()} build first.")
     with one_sentence():
         check_address(address)
     raise SystemExit(serve_site(MKDOCS_CONFIG, out, address))
