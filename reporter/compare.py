@@ -42,9 +42,11 @@ class Run:
         return training.seed if training else None
 
 
-def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict | None = None) -> list[Run]:
-    """Each checkpoint analysed (from the cache where it can; ``known`` maps a resolved path to an analysis
-    already made), named by its folder, or by its whole path where two folders share a name."""
+def analyse_runs(
+    checkpoints, thresholds, cache=None, on_run=None, known: dict | None = None, device: str = "cpu"
+) -> list[Run]:
+    """Each checkpoint analysed on the torch ``device`` (from the cache where it can; ``known`` maps a resolved
+    path to an analysis already made), named by its folder, or by its whole path where two folders share a name."""
     from pathlib import Path
 
     from reporter.analysis import Options, analyse
@@ -64,7 +66,9 @@ def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict |
             if on_run:
                 on_run(checkpoint)
             analysis = analyse(
-                Path(checkpoint), Options(thresholds=thresholds, sweep=False, baseline=False, circuit=False), cache
+                Path(checkpoint),
+                Options(thresholds=thresholds, sweep=False, baseline=False, circuit=False, device=device),
+                cache,
             )
         digest = analysis.provenance["checkpoint_sha256"]
         if digest in weights:

@@ -13,6 +13,7 @@ from reporter.cli.options import (
     UserPath,
     analysis_options,
     cache_options,
+    device_option,
     pages_option,
     site_options,
     threshold_options,
@@ -103,10 +104,10 @@ def build(
     with one_sentence(), ExitStack() as stack:
         site_targets(out, site, (*inputs, *runs, templates, MKDOCS_CONFIG), cache)  # refused before the work
         stack.enter_context(holding([out] if site is None else [out, site]))  # before the work, too
-        ready_checkpoint(checkpoint, train_first, force, (templates, out, html))
+        ready_checkpoint(checkpoint, train_first, force, (templates, out, html), options["device"])
         analysis = analyse(checkpoint, **options, cache=cache, progress=echo_stage)
         if train_first:
-            train_missing(runs, (templates, out, html))
+            train_missing(runs, (templates, out, html), options["device"])
         build_site(
             analysis,
             out,
@@ -130,7 +131,7 @@ def build(
         click.echo((html.resolve() / "index.html").as_uri())
 
 
-def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: tuple) -> None:
+def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: tuple, device: str) -> None:
     """Train the checkpoint when asked; refuse a missing one (nothing is trained without --train)."""
     if train_first:
         if checkpoint == DEFAULT_CHECKPOINT:
@@ -139,7 +140,7 @@ def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: 
 
         check_folder(checkpoint, CHECKPOINT, outputs, force=force)  # refused before the line below
         click.echo(f"[1/5] training a model into {checkpoint} (default recipe)", err=True)
-        train_checkpoint(RECIPE, checkpoint, force=force, inputs=outputs)
+        train_checkpoint(RECIPE, checkpoint, force=force, inputs=outputs, device=device)
     elif not checkpoint.exists():
         hint = (
             "reinstall modreport, or pass --checkpoint DIR"
@@ -151,7 +152,7 @@ def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: 
         click.echo(f"[1/5] loading {checkpoint}", err=True)
 
 
-def train_missing(runs: tuple[Path, ...], outputs: tuple) -> None:
+def train_missing(runs: tuple[Path, ...], outputs: tuple, device: str) -> None:
     """With --train, each run named but missing is trained with the default recipe, its position among
     --runs as the seed."""
     from dataclasses import replace
@@ -161,7 +162,7 @@ def train_missing(runs: tuple[Path, ...], outputs: tuple) -> None:
     for seed, run in enumerate(runs):
         if not run.exists():
             check_folder(run, CHECKPOINT, outputs)  # refused before the progress bar
-            train_checkpoint(replace(RECIPE, seed=seed), run, inputs=outputs)
+            train_checkpoint(replace(RECIPE, seed=seed), run, inputs=outputs, device=device)
 
 
 @cli.command(short_help="Compare runs: heads matched by what they do, findings counted.")
@@ -169,7 +170,8 @@ def train_missing(runs: tuple[Path, ...], outputs: tuple) -> None:
 @threshold_options
 @cache_options
 @click.option("--json", "json_path", default=None, help="Also write the comparison as JSON (- for stdout).")
-def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings, cache, json_path) -> None:
+@device_option
+def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings, cache, json_path, device) -> None:
     """Compare runs: heads matched within each layer by what they do, and in how many runs each finding holds."""
     from reporter.compare import analyse_runs, compare, compare_lines, comparison_json
     from reporter.publish.outputs import write_report_file
@@ -178,7 +180,9 @@ def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings
     if len(checkpoints) < 2:
         raise click.UsageError("compare needs at least two checkpoints.")
     with one_sentence():
-        runs = analyse_runs(checkpoints, thresholds, cache, lambda run: click.echo(f"analysing {run}", err=True))
+        runs = analyse_runs(
+            checkpoints, thresholds, cache, lambda run: click.echo(f"analysing {run}", err=True), device=device
+        )
         comparison = compare(runs)
         text = dumps(comparison_json(comparison))
         if json_path and json_path != "-":
