@@ -11,7 +11,7 @@ sweep re-runs it for every moved threshold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -224,6 +224,9 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     reads = measurements_reads(files, t.key_frequency, options.circuit, options.device)
     fits = functools.partial(fits_checkpoint, n_inputs=task.n_inputs, n_layers=m["n_layers"], n_heads=m["n_heads"])
     found = cache.load(reads, (Measurements,), fits) if cache else None
+    if found is None and cache and not options.circuit:  # a full analysis's entry holds all a compared run reads
+        full = cache.load(measurements_reads(files, t.key_frequency, True, options.device), (Measurements,), fits)
+        found = None if full is None else (replace(full[0], circuit=None),)
     if found is None:
         import torch
 
