@@ -202,8 +202,13 @@ def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
     return list(pairs)
 
 
-def analyse(directory: Path, options: Options, cache=None) -> Analysis:
-    """Load, measure (or read the cache), and interpret one checkpoint. Raises CheckpointError or PairError."""
+# What `analyse` reports as each stage starts, in order; a stage read from the cache is not reported.
+STAGES = ("capture", "causal", "fourier", "content", "circuit", "baseline", "interpret")
+
+
+def analyse(directory: Path, options: Options, cache=None, progress=None) -> Analysis:
+    """Load, measure (or read the cache), and interpret one checkpoint; ``progress(stage)`` hears each of
+    STAGES as it starts. Raises CheckpointError or PairError."""
     import functools
 
     from reporter.cache import baseline_reads, measurements_reads
@@ -234,7 +239,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
         loaded.model.to(options.device, print_details=False)
         try:
             split = training.split if training else None
-            found = (measure(loaded.model, task, t.key_frequency, split if options.circuit else False),)
+            found = (measure(loaded.model, task, t.key_frequency, split if options.circuit else False, progress),)
         except NonFiniteLogits as error:
             raise CheckpointError(f"{files.weights_path}: {error}") from None
         if cache:
@@ -243,10 +248,14 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     baseline = None
     if options.baseline:  # the untrained model of the same config: only a headline report shows it
         cached = cache.load(baseline_reads(files, options.device), (Baseline,), fits) if cache else None
+        if not cached and progress:
+            progress("baseline")
         baseline = cached[0] if cached else measure_baseline(config["model"], task, training, options.device)
         if cache and not cached:
             cache.store(baseline_reads(files, options.device), (baseline,))
     split = training.split if training else None
+    if progress:
+        progress("interpret")
     stats = compute_stats(Attention(task, measured.weights, measured.correct), pairs, split)
     reading = interpret(stats, measured, t)
     keys = measured.logits.key_frequencies

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from reporter.model.train import TrainResult
 
 Progress = Callable[[str, "str | None", float], None]  # stage, the run it concerns (or None), seconds elapsed
-STAGES = ("analyse", "compare", "figures", "pages", "html")  # what `analyse` and `build_site` report, in order
+# What `analyse` and `build_site` report, in order: "analyse" or "compare" as a run's analysis starts, then
+# each of its stages (analysis.STAGES, those not read from the cache) with the same run, then the site's.
+STAGES = ("analyse", "compare", "figures", "pages", "html")
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,9 @@ def analyse(
     options = Options(pairs=chosen, thresholds=threshold_table(thresholds), sweep=sweep, baseline=baseline, device=on)
     options = options if command is None else replace(options, command=command)
     report("analyse", str(checkpoint))
-    return analyse_checkpoint(Path(checkpoint), options, open_cache(cache))
+    return analyse_checkpoint(
+        Path(checkpoint), options, open_cache(cache), lambda stage: report(stage, str(checkpoint))
+    )
 
 
 def train(
@@ -193,6 +197,7 @@ def compare_runs(analysis: Analysis, runs: tuple[Path, ...], cache, report) -> d
         lambda run: report("compare", str(run)),
         known={here: analysis},
         device=analysis.provenance.get("device", "cpu"),  # the runs beside it are measured where it was
+        progress=lambda run, stage: report(stage, str(run)),
     )
     return comparison_json(compare(compared))
 

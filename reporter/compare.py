@@ -43,10 +43,11 @@ class Run:
 
 
 def analyse_runs(
-    checkpoints, thresholds, cache=None, on_run=None, known: dict | None = None, device: str = "cpu"
+    checkpoints, thresholds, cache=None, on_run=None, known: dict | None = None, device: str = "cpu", progress=None
 ) -> list[Run]:
     """Each checkpoint analysed on the torch ``device`` (from the cache where it can; ``known`` maps a resolved
-    path to an analysis already made), named by its folder, or by its whole path where two folders share a name."""
+    path to an analysis already made), named by its folder, or by its whole path where two folders share a name.
+    ``on_run(checkpoint)`` hears each run as its analysis starts, ``progress(checkpoint, stage)`` each stage."""
     from pathlib import Path
 
     from reporter.analysis import Options, analyse
@@ -69,6 +70,7 @@ def analyse_runs(
                 Path(checkpoint),
                 Options(thresholds=thresholds, sweep=False, baseline=False, circuit=False, device=device),
                 cache,
+                None if progress is None else lambda stage, run=checkpoint: progress(run, stage),
             )
         digest = analysis.provenance["checkpoint_sha256"]
         if digest in weights:

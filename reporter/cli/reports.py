@@ -21,18 +21,13 @@ from reporter.cli.options import (
 from reporter.cli.training import train_checkpoint
 from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 
-# What `build` says at each stage the library reports (stage -> line); compared runs add a line each.
+# What `build` says at each stage the library reports (stage -> line); each run adds a bar (cli/progress.py).
 BUILD_STAGES = {
     "analyse": "[2/5] measuring attention over all inputs, labelling heads, checking claims",
     "figures": "[3/5] drawing figures",
     "pages": "[4/5] filling templates",
     "html": "[5/5] building the HTML site",
 }
-
-
-def echo_stage(stage: str, run: str | None, elapsed: float) -> None:
-    """The library's progress, as `build` has always said it (on standard error)."""
-    click.echo(f"      comparing {run}" if stage == "compare" else BUILD_STAGES[stage], err=True)
 
 
 @cli.command(short_help="Measure and label every head; write report.json.")
@@ -47,14 +42,17 @@ def echo_stage(stage: str, run: str | None, elapsed: float) -> None:
 def analyze(checkpoint: Path, options, inputs, cache, json_path: str) -> None:
     """Measure attention from = over all p² inputs, label every head, check the original write-up's claims."""
     from reporter.api import analyse
+    from reporter.cli.progress import StageProgress
     from reporter.publish.outputs import check_report_path, write_report_file
     from reporter.publish.report import dumps, report_json, summary_lines
 
     to_stdout = json_path == "-"
+    progress = StageProgress({})
     with one_sentence():
         if not to_stdout:
             check_report_path(Path(json_path), inputs)  # refuse a bad path before the work
-        analysis = analyse(checkpoint, **options, cache=cache)
+        analysis = analyse(checkpoint, **options, cache=cache, progress=progress)
+        progress.finish("Analysed")
         text = dumps(report_json(analysis))
         if not to_stdout:
             write_report_file(Path(json_path), text.encode(), inputs)
@@ -96,16 +94,18 @@ def build(
 ) -> None:
     """Analyse a checkpoint and publish the report as a website."""
     from reporter.api import analyse, build_site, site_targets
+    from reporter.cli.progress import StageProgress
     from reporter.publish.outputs import holding
     from reporter.publish.render import terminal
     from reporter.publish.report import summary_lines
 
     site = None if no_html else html
+    progress = StageProgress(BUILD_STAGES)
     with one_sentence(), ExitStack() as stack:
         site_targets(out, site, (*inputs, *runs, templates, MKDOCS_CONFIG), cache)  # refused before the work
         stack.enter_context(holding([out] if site is None else [out, site]))  # before the work, too
         ready_checkpoint(checkpoint, train_first, force, (templates, out, html), options["device"])
-        analysis = analyse(checkpoint, **options, cache=cache, progress=echo_stage)
+        analysis = analyse(checkpoint, **options, cache=cache, progress=progress)
         if train_first:
             train_missing(runs, (templates, out, html), options["device"])
         build_site(
@@ -117,10 +117,11 @@ def build(
             templates=templates,
             cache=cache,
             reads=inputs,
-            progress=echo_stage,
+            progress=progress,
         )
     if no_html:
         click.echo("[5/5] skipping mkdocs (--no-html)", err=True)
+    progress.finish("Built")
     click.echo(summary_lines(analysis)[0])
     if analysis.warning:
         click.echo(f"WARNING: {terminal('warning_text', analysis.warning)}")
@@ -173,6 +174,7 @@ def train_missing(runs: tuple[Path, ...], outputs: tuple, device: str) -> None:
 @device_option
 def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings, cache, json_path, device) -> None:
     """Compare runs: heads matched within each layer by what they do, and in how many runs each finding holds."""
+    from reporter.cli.progress import StageProgress
     from reporter.compare import analyse_runs, compare, compare_lines, comparison_json
     from reporter.publish.outputs import write_report_file
     from reporter.publish.report import dumps
@@ -180,9 +182,16 @@ def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings
     if len(checkpoints) < 2:
         raise click.UsageError("compare needs at least two checkpoints.")
     with one_sentence():
+        progress = StageProgress({})
         runs = analyse_runs(
-            checkpoints, thresholds, cache, lambda run: click.echo(f"analysing {run}", err=True), device=device
+            checkpoints,
+            thresholds,
+            cache,
+            lambda run: progress("compare", str(run), 0.0),
+            device=device,
+            progress=lambda run, stage: progress(stage, str(run), 0.0),
         )
+        progress.finish("Analysed")
         comparison = compare(runs)
         text = dumps(comparison_json(comparison))
         if json_path and json_path != "-":
