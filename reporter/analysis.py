@@ -11,7 +11,7 @@ sweep re-runs it for every moved threshold.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -44,6 +44,7 @@ class Options:
     sweep: bool = True
     baseline: bool = True  # measure the untrained model of the same config (a run that is only compared needs none)
     circuit: bool = True  # measure how it computes (contract 7; a run that is only compared needs none)
+    device: str = "cpu"  # the torch device the model runs on (model/device.py); the results come back to the CPU
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class Baseline:
     ablations: list[Effect]  # mean-ablation at `=` of every head
 
 
-def measure_baseline(config: dict, task, training: TrainingRecord | None = None) -> Baseline:
+def measure_baseline(config: dict, task, training: TrainingRecord | None = None, device: str = "cpu") -> Baseline:
     """The trained model's start point (the same config and seed, and the recorded recipe's initial unembedding
-    scale), untrained: which labels a model that has learned nothing would also earn."""
+    scale), untrained, measured on ``device``: which labels a model that has learned nothing would also earn."""
     import torch
 
     from reporter.measure.capture import capture
@@ -70,7 +71,7 @@ def measure_baseline(config: dict, task, training: TrainingRecord | None = None)
 
     model = initial_model(config, initial_unembed_scale(training.recipe if training else None))
     model.eval()
-    model.to(torch.float64, print_details=False)
+    model.to(device, torch.float64, print_details=False)  # built on the CPU: the same init on every device
     clean = capture(model, task)
     interventions = Interventions(model, clean)
     n_layers, n_heads = model.cfg.n_layers, model.cfg.n_heads
@@ -201,8 +202,13 @@ def check_pairs(pairs, modulus: int) -> list[tuple[int, int]]:
     return list(pairs)
 
 
-def analyse(directory: Path, options: Options, cache=None) -> Analysis:
-    """Load, measure (or read the cache), and interpret one checkpoint. Raises CheckpointError or PairError."""
+# What `analyse` reports as each stage starts, in order; a stage read from the cache is not reported.
+STAGES = ("capture", "causal", "fourier", "content", "circuit", "baseline", "interpret")
+
+
+def analyse(directory: Path, options: Options, cache=None, progress=None) -> Analysis:
+    """Load, measure (or read the cache), and interpret one checkpoint; ``progress(stage)`` hears each of
+    STAGES as it starts. Raises CheckpointError or PairError."""
     import functools
 
     from reporter.cache import baseline_reads, measurements_reads
@@ -220,16 +226,20 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     )
     # An entry exists only for these exact bytes, checked in full when it was made: a hit skips the check of
     # the config's keys against TransformerLens (and importing it).
-    reads = measurements_reads(files, t.key_frequency, options.circuit)
+    reads = measurements_reads(files, t.key_frequency, options.circuit, options.device)
     fits = functools.partial(fits_checkpoint, n_inputs=task.n_inputs, n_layers=m["n_layers"], n_heads=m["n_heads"])
     found = cache.load(reads, (Measurements,), fits) if cache else None
+    if found is None and cache and not options.circuit:  # a full analysis's entry holds all a compared run reads
+        full = cache.load(measurements_reads(files, t.key_frequency, True, options.device), (Measurements,), fits)
+        found = None if full is None else (replace(full[0], circuit=None),)
     if found is None:
         import torch
 
-        loaded = load_checkpoint(files, dtype=torch.float64)
+        loaded = load_checkpoint(files, dtype=torch.float64)  # checked on the CPU, then measured on the device
+        loaded.model.to(options.device, print_details=False)
         try:
             split = training.split if training else None
-            found = (measure(loaded.model, task, t.key_frequency, split if options.circuit else False),)
+            found = (measure(loaded.model, task, t.key_frequency, split if options.circuit else False, progress),)
         except NonFiniteLogits as error:
             raise CheckpointError(f"{files.weights_path}: {error}") from None
         if cache:
@@ -237,11 +247,15 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
     (measured,) = found
     baseline = None
     if options.baseline:  # the untrained model of the same config: only a headline report shows it
-        cached = cache.load(baseline_reads(files), (Baseline,), fits) if cache else None
-        baseline = cached[0] if cached else measure_baseline(config["model"], task, training)
+        cached = cache.load(baseline_reads(files, options.device), (Baseline,), fits) if cache else None
+        if not cached and progress:
+            progress("baseline")
+        baseline = cached[0] if cached else measure_baseline(config["model"], task, training, options.device)
         if cache and not cached:
-            cache.store(baseline_reads(files), (baseline,))
+            cache.store(baseline_reads(files, options.device), (baseline,))
     split = training.split if training else None
+    if progress:
+        progress("interpret")
     stats = compute_stats(Attention(task, measured.weights, measured.correct), pairs, split)
     reading = interpret(stats, measured, t)
     keys = measured.logits.key_frequencies
@@ -250,6 +264,7 @@ def analyse(directory: Path, options: Options, cache=None) -> Analysis:
         "checkpoint": Path(directory).name,
         "checkpoint_sha256": files.weights_sha256,
         "command": options.command,
+        "device": options.device,
         "pairs": [f"{a}+{b}" for a, b in pairs],
         "versions": {name: version(name) for name in PACKAGES},
         "training_recipe": training.recipe if training and training.recipe else None,

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from reporter.model.train import TrainResult
 
 Progress = Callable[[str, "str | None", float], None]  # stage, the run it concerns (or None), seconds elapsed
-STAGES = ("analyse", "compare", "figures", "pages", "html")  # what `analyse` and `build_site` report, in order
+# What `analyse` and `build_site` report, in order: "analyse" or "compare" as a run's analysis starts, then
+# each of its stages (analysis.STAGES, those not read from the cache) with the same run, then the site's.
+STAGES = ("analyse", "compare", "figures", "pages", "html")
 
 
 @dataclass(frozen=True)
@@ -91,23 +93,29 @@ def analyse(
     command: str | None = None,
     sweep: bool = True,
     baseline: bool = True,
+    device: str = "cpu",
     progress: Progress | None = None,
 ) -> Analysis:
     """The whole analysis of one checkpoint: every head's stats, labels, role and effects, the findings and
     the threshold sweep. ``pairs``: "5+8,90+90" or [(5, 8), ...] (default: the original write-up's);
-    ``command``: the line the provenance page records. Raises CheckpointError, PairError or CacheError."""
+    ``command``: the line the provenance page records; ``device``: cpu, cuda or auto (CUDA when torch sees
+    one). Raises CheckpointError, PairError, CacheError or DeviceError."""
     from reporter.analysis import Options
     from reporter.analysis import analyse as analyse_checkpoint
     from reporter.interpret.stats import parse_pairs
+    from reporter.model.device import resolve_device
 
     report = clock(progress)
     if isinstance(pairs, str):
         pairs = parse_pairs(pairs)
     chosen = tuple((int(a), int(b)) for a, b in pairs) if pairs is not None else None
-    options = Options(pairs=chosen, thresholds=threshold_table(thresholds), sweep=sweep, baseline=baseline)
+    on = resolve_device(device)
+    options = Options(pairs=chosen, thresholds=threshold_table(thresholds), sweep=sweep, baseline=baseline, device=on)
     options = options if command is None else replace(options, command=command)
     report("analyse", str(checkpoint))
-    return analyse_checkpoint(Path(checkpoint), options, open_cache(cache))
+    return analyse_checkpoint(
+        Path(checkpoint), options, open_cache(cache), lambda stage: report(stage, str(checkpoint))
+    )
 
 
 def train(
@@ -117,18 +125,21 @@ def train(
     force: bool = False,
     inputs: Iterable[Path] = (),
     on_epoch: Callable[[dict], None] | None = None,
+    device: str = "cpu",
 ) -> TrainResult:
-    """Train ``recipe`` (default: the shipped one) and write the checkpoint into ``out``, a new or empty
-    folder, or a checkpoint with ``force``; ``out`` is replaced only once training succeeded, and never
-    when it is or holds one of ``inputs``. ``on_epoch`` receives each epoch's record."""
+    """Train ``recipe`` (default: the shipped one) on ``device`` (cpu, cuda or auto) and write the checkpoint
+    into ``out``, a new or empty folder, or a checkpoint with ``force``; ``out`` is replaced only once training
+    succeeded, and never when it is or holds one of ``inputs``. ``on_epoch`` receives each epoch's record."""
     from reporter.model.checkpoint import save_checkpoint
+    from reporter.model.device import resolve_device
     from reporter.model.recipe import Recipe
     from reporter.model.train import train as train_model
     from reporter.publish.outputs import CHECKPOINT, check_folder, replacing
 
+    on = resolve_device(device)  # refused before the folder is touched
     folder = check_folder(Path(out), CHECKPOINT, inputs, force=force)
     with replacing(folder, CHECKPOINT) as staging:
-        result = train_model(recipe or Recipe(), on_epoch)
+        result = train_model(recipe or Recipe(), on_epoch, device=on)
         save_checkpoint(result.model, result.config, staging)
     return result
 
@@ -185,6 +196,8 @@ def compare_runs(analysis: Analysis, runs: tuple[Path, ...], cache, report) -> d
         cache,
         lambda run: report("compare", str(run)),
         known={here: analysis},
+        device=analysis.provenance.get("device", "cpu"),  # the runs beside it are measured where it was
+        progress=lambda run, stage: report(stage, str(run)),
     )
     return comparison_json(compare(compared))
 

@@ -3,6 +3,7 @@ stages in one place, so that `analysis` caches their result by the checkpoint's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +30,18 @@ class Measurements:
     circuit: Circuit | None  # how the model computes the answer (contract 7); None: not measured
 
 
-def measure(model, task, key_share: float, split: tuple[float, int] | bool | None = None) -> Measurements:
+def measure(
+    model,
+    task,
+    key_share: float,
+    split: tuple[float, int] | bool | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Measurements:
     """Run the model once through TransformerLens hooks and every intervention the report reads. ``split``:
     the training split (train fraction, seed) for the circuit's linear read-out, None without one, or False
-    for no circuit stage at all (a run that is only compared)."""
+    for no circuit stage at all (a run that is only compared). ``progress`` hears each stage's name as it
+    starts: capture, causal, fourier, content, circuit."""
+    report = progress or (lambda stage: None)
     from reporter.measure.capture import capture
     from reporter.measure.causal import Interventions, head_effects, score_scale
     from reporter.measure.circuit import measure_circuit
@@ -41,17 +50,24 @@ def measure(model, task, key_share: float, split: tuple[float, int] | bool | Non
     from reporter.measure.rules import rules
     from reporter.model import keys
 
+    report("capture")
     clean = capture(model, task)
+    report("causal")
     interventions = Interventions(model, clean)
     state = model.state_dict()
     effects = head_effects(interventions, rules(clean, score_scale(model.cfg)))
+    report("fourier")
     logits = logit_spectrum(clean, key_share)
     singles = {(e.layer, e.head): e.ablation_equals.delta_loss for e in effects}
+    report("content")
+    contents, writes = position_contents(clean), head_writes(model, clean)
+    if split is not False:
+        report("circuit")
     return Measurements(
         weights=clean.weights,
         correct=clean.correct,
-        contents=position_contents(clean),
-        writes=head_writes(model, clean),
+        contents=contents,
+        writes=writes,
         effects=effects,
         checks=interventions.checks,
         logits=logits,

@@ -55,10 +55,12 @@ def test_progress_reaches_the_callback_in_pipeline_order_and_nothing_is_printed(
     def progress(stage, run, seconds):
         seen.append((stage, run, seconds))
 
-    analysis = analyse(checkpoint, pairs="1+2,3+4", progress=progress)
-    build_site(analysis, out=tmp_path / "site", html=None, progress=progress)
+    analysis = analyse(checkpoint, pairs="1+2,3+4", cache=False, progress=progress)
+    build_site(analysis, out=tmp_path / "site", html=None, cache=False, progress=progress)
+    stages = ("capture", "causal", "fourier", "content", "circuit", "baseline", "interpret")
     assert [(stage, run) for stage, run, _ in seen] == [
         ("analyse", str(checkpoint)),
+        *((stage, str(checkpoint)) for stage in stages),
         ("figures", None),
         ("pages", None),
     ]

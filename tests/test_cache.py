@@ -116,3 +116,19 @@ def test_a_figure_is_drawn_again_only_when_what_it_draws_changed(checkpoint, tmp
     before, after = {f.name: f.png for f in first}, {f.name: f.png for f in again}
     needless = [name for name in redrawn if name != "heads.png" and after[name] == before[name]]
     assert not needless
+
+
+def test_a_run_only_compared_reuses_a_full_analysis_and_compares_as_if_measured_alone(
+    checkpoint, handmade_checkpoint, tmp_path, counted
+):
+    from reporter.compare import analyse_runs, compare, comparison_json
+
+    other = handmade_checkpoint(13, [["b:copy", "a:copy"], ["plus", "larger:copy"]])
+    cache = Cache(tmp_path / "cache")
+    for run in (checkpoint, other):  # what each job of the sweep workflow leaves in its cache: `modreport analyze`
+        analyse(run, Options(), cache)
+    measured = len(counted)
+    reused = comparison_json(compare(analyse_runs([checkpoint, other], Thresholds(), cache)))
+    assert len(counted) == measured  # the sweep's build measures no run again
+    fresh = comparison_json(compare(analyse_runs([checkpoint, other], Thresholds(), None)))
+    assert dumps(reused) == dumps(fresh)

@@ -84,3 +84,17 @@ def test_train_refuses_a_folder_in_use_with_exit_1(tiny_checkpoint):
 
     result = invoke("train", "--out", tiny_checkpoint, *TINY_TRAIN)
     assert result.exit_code == 1
+
+
+def test_suggested_commands_name_the_executable_when_its_venv_is_not_activated(tmp_path, monkeypatch):
+    venv_script = tmp_path / ".venv" / "bin" / "modreport"  # run as the README's commands run it
+    venv_script.parent.mkdir(parents=True)
+    venv_script.write_text("#!/bin/sh\n")
+    venv_script.chmod(0o755)
+    monkeypatch.setattr(sys, "argv", [str(venv_script), "serve"])
+    monkeypatch.setenv("PATH", str(tmp_path / "elsewhere"))  # the shell does not find `modreport`
+    result = invoke("serve", "--out", tmp_path / "nothing")
+    assert result.exit_code == 1
+    assert f"run {venv_script} build first" in result.output
+    monkeypatch.setenv("PATH", str(venv_script.parent))  # activated: the plain name is what the user types
+    assert "run modreport build first" in invoke("serve", "--out", tmp_path / "nothing").output

@@ -8,6 +8,7 @@ answers at once. `training` holds train and check; `reports` holds analyze, buil
 from __future__ import annotations
 
 import signal
+import sys
 from contextlib import contextmanager
 
 import click
@@ -29,6 +30,23 @@ def one_sentence():
         raise click.UsageError(str(error)) from None
     except (ValueError, RuntimeError) as error:
         raise click.ClickException(str(error)) from None
+
+
+def invoked_as() -> str:
+    """How the user runs modreport from here, for the commands the output suggests: ``modreport`` when their
+    shell finds this executable by that name, else its path as they typed it (``.venv/bin/modreport`` from
+    a virtual environment that is not activated)."""
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    typed = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if typed is None or typed.name != "modreport":  # run another way (python -c, a test runner)
+        return "modreport"
+    found = shutil.which("modreport")
+    if found and Path(found).resolve() == typed.resolve():
+        return "modreport"
+    return shlex.quote(str(typed))
 
 
 START_HERE = """modreport finds out what each attention head of a small transformer trained on a + b mod p
@@ -72,4 +90,4 @@ def main() -> None:
 
 from reporter.cli import reports, training  # noqa: E402  (the commands register themselves on `cli`)
 
-__all__ = ["cli", "main", "one_sentence", "reports", "training"]
+__all__ = ["cli", "invoked_as", "main", "one_sentence", "reports", "training"]

@@ -1,7 +1,7 @@
 """The options commands share, parsed and checked into the stages' own types before any work starts.
 
 `recipe_options` hands a command a `Recipe`; `analysis_options` hands it the checkpoint folder and
-the keyword arguments of `api.analyse` (pairs, thresholds, the command line for provenance).
+the keyword arguments of `api.analyse` (pairs, thresholds, the device, the command line for provenance).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import click
 from reporter.interpret.threshold_kinds import parse_setting
 from reporter.interpret.thresholds import Thresholds
 from reporter.limits import read_bounded
+from reporter.model.device import DEVICES
 from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
 from reporter.model.recipe import MAX_SEED, Recipe
 from reporter.publish.site import ENGINES
@@ -89,6 +90,29 @@ def recipe_options(command):
     return click.option(
         "--norm", "norm", type=choices, default=str(RECIPE.normalization_type), show_default=True, help="Normalisation."
     )(wrapped)
+
+
+def checked_device(ctx, param, value: str) -> str:
+    """The torch device for --device, refused at the option (before any work) where this machine has none."""
+    from reporter.model.device import DeviceError, resolve_device
+
+    try:
+        return resolve_device(value)
+    except DeviceError as error:
+        raise click.BadParameter(str(error), ctx, param) from None
+
+
+def device_option(command):
+    """--device cpu|cuda|auto; it reaches the command as ``device``, the torch device ("cpu" or "cuda")."""
+    return click.option(
+        "--device",
+        type=click.Choice(DEVICES),
+        default="cpu",
+        show_default=True,
+        callback=checked_device,
+        help="Where the model runs; auto: CUDA when torch sees a GPU, else the CPU. The default is the CPU because "
+        "the shipped report was measured there: float64 on another device may differ in the last digits.",
+    )(command)
 
 
 def checkpoint_option(help_text: str):
@@ -216,8 +240,9 @@ def analysis_options(command):
     )
     @threshold_options
     @cache_options
+    @device_option
     @functools.wraps(command)
-    def wrapped(checkpoint: Path, pairs_text, thresholds, thresholds_file, settings, **kwargs):
+    def wrapped(checkpoint: Path, pairs_text, thresholds, thresholds_file, settings, device, **kwargs):
         from reporter.interpret.stats import PairError, parse_pairs
 
         try:
@@ -229,7 +254,8 @@ def analysis_options(command):
         line += [f"--pairs {pairs_text!r}"] if pairs_text else []
         line += [f"--thresholds {thresholds_file.name}"] if thresholds_file else []
         line += [f"--set {s}" for s in settings]
-        options = {"pairs": pairs, "thresholds": thresholds, "command": " ".join(line)}
+        line += [] if device == "cpu" else [f"--device {device}"]  # the CPU's report is the same with or without it
+        options = {"pairs": pairs, "thresholds": thresholds, "command": " ".join(line), "device": device}
         inputs = (checkpoint, thresholds_file) if thresholds_file else (checkpoint,)
         return command(checkpoint=checkpoint, options=options, inputs=inputs, **kwargs)
 

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from reporter.cli import cli, one_sentence
+from reporter.cli import cli, invoked_as, one_sentence
 from reporter.cli.options import (
     RECIPE,
     UserPath,
     analysis_options,
     cache_options,
+    device_option,
     pages_option,
     site_options,
     threshold_options,
@@ -20,18 +21,13 @@ from reporter.cli.options import (
 from reporter.cli.training import train_checkpoint
 from reporter.resources import DEFAULT_CHECKPOINT, MKDOCS_CONFIG
 
-# What `build` says at each stage the library reports (stage -> line); compared runs add a line each.
+# What `build` says at each stage the library reports (stage -> line); each run adds a bar (cli/progress.py).
 BUILD_STAGES = {
     "analyse": "[2/5] measuring attention over all inputs, labelling heads, checking claims",
     "figures": "[3/5] drawing figures",
     "pages": "[4/5] filling templates",
     "html": "[5/5] building the HTML site",
 }
-
-
-def echo_stage(stage: str, run: str | None, elapsed: float) -> None:
-    """The library's progress, as `build` has always said it (on standard error)."""
-    click.echo(f"      comparing {run}" if stage == "compare" else BUILD_STAGES[stage], err=True)
 
 
 @cli.command(short_help="Measure and label every head; write report.json.")
@@ -46,14 +42,17 @@ def echo_stage(stage: str, run: str | None, elapsed: float) -> None:
 def analyze(checkpoint: Path, options, inputs, cache, json_path: str) -> None:
     """Measure attention from = over all p² inputs, label every head, check the original write-up's claims."""
     from reporter.api import analyse
+    from reporter.cli.progress import StageProgress
     from reporter.publish.outputs import check_report_path, write_report_file
     from reporter.publish.report import dumps, report_json, summary_lines
 
     to_stdout = json_path == "-"
+    progress = StageProgress({})
     with one_sentence():
         if not to_stdout:
             check_report_path(Path(json_path), inputs)  # refuse a bad path before the work
-        analysis = analyse(checkpoint, **options, cache=cache)
+        analysis = analyse(checkpoint, **options, cache=cache, progress=progress)
+        progress.finish("Analysed")
         text = dumps(report_json(analysis))
         if not to_stdout:
             write_report_file(Path(json_path), text.encode(), inputs)
@@ -95,18 +94,20 @@ def build(
 ) -> None:
     """Analyse a checkpoint and publish the report as a website."""
     from reporter.api import analyse, build_site, site_targets
+    from reporter.cli.progress import StageProgress
     from reporter.publish.outputs import holding
     from reporter.publish.render import terminal
     from reporter.publish.report import summary_lines
 
     site = None if no_html else html
+    progress = StageProgress(BUILD_STAGES)
     with one_sentence(), ExitStack() as stack:
         site_targets(out, site, (*inputs, *runs, templates, MKDOCS_CONFIG), cache)  # refused before the work
         stack.enter_context(holding([out] if site is None else [out, site]))  # before the work, too
-        ready_checkpoint(checkpoint, train_first, force, (templates, out, html))
-        analysis = analyse(checkpoint, **options, cache=cache, progress=echo_stage)
+        ready_checkpoint(checkpoint, train_first, force, (templates, out, html), options["device"])
+        analysis = analyse(checkpoint, **options, cache=cache, progress=progress)
         if train_first:
-            train_missing(runs, (templates, out, html))
+            train_missing(runs, (templates, out, html), options["device"])
         build_site(
             analysis,
             out,
@@ -116,21 +117,22 @@ def build(
             templates=templates,
             cache=cache,
             reads=inputs,
-            progress=echo_stage,
+            progress=progress,
         )
     if no_html:
         click.echo("[5/5] skipping mkdocs (--no-html)", err=True)
+    progress.finish("Built")
     click.echo(summary_lines(analysis)[0])
     if analysis.warning:
         click.echo(f"WARNING: {terminal('warning_text', analysis.warning)}")
     if no_html:
-        click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")
+        click.echo(f"Markdown pages written to {out}. Preview them with: {invoked_as()} serve --out {out}")
     else:
-        click.echo(f"Site built in {html}. Open it from disk, or run: modreport serve --out {out}")
+        click.echo(f"Site built in {html}. Open it from disk, or run: {invoked_as()} serve --out {out}")
         click.echo((html.resolve() / "index.html").as_uri())
 
 
-def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: tuple) -> None:
+def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: tuple, device: str) -> None:
     """Train the checkpoint when asked; refuse a missing one (nothing is trained without --train)."""
     if train_first:
         if checkpoint == DEFAULT_CHECKPOINT:
@@ -139,7 +141,7 @@ def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: 
 
         check_folder(checkpoint, CHECKPOINT, outputs, force=force)  # refused before the line below
         click.echo(f"[1/5] training a model into {checkpoint} (default recipe)", err=True)
-        train_checkpoint(RECIPE, checkpoint, force=force, inputs=outputs)
+        train_checkpoint(RECIPE, checkpoint, force=force, inputs=outputs, device=device)
     elif not checkpoint.exists():
         hint = (
             "reinstall modreport, or pass --checkpoint DIR"
@@ -151,7 +153,7 @@ def ready_checkpoint(checkpoint: Path, train_first: bool, force: bool, outputs: 
         click.echo(f"[1/5] loading {checkpoint}", err=True)
 
 
-def train_missing(runs: tuple[Path, ...], outputs: tuple) -> None:
+def train_missing(runs: tuple[Path, ...], outputs: tuple, device: str) -> None:
     """With --train, each run named but missing is trained with the default recipe, its position among
     --runs as the seed."""
     from dataclasses import replace
@@ -161,7 +163,7 @@ def train_missing(runs: tuple[Path, ...], outputs: tuple) -> None:
     for seed, run in enumerate(runs):
         if not run.exists():
             check_folder(run, CHECKPOINT, outputs)  # refused before the progress bar
-            train_checkpoint(replace(RECIPE, seed=seed), run, inputs=outputs)
+            train_checkpoint(replace(RECIPE, seed=seed), run, inputs=outputs, device=device)
 
 
 @cli.command(short_help="Compare runs: heads matched by what they do, findings counted.")
@@ -169,8 +171,10 @@ def train_missing(runs: tuple[Path, ...], outputs: tuple) -> None:
 @threshold_options
 @cache_options
 @click.option("--json", "json_path", default=None, help="Also write the comparison as JSON (- for stdout).")
-def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings, cache, json_path) -> None:
+@device_option
+def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings, cache, json_path, device) -> None:
     """Compare runs: heads matched within each layer by what they do, and in how many runs each finding holds."""
+    from reporter.cli.progress import StageProgress
     from reporter.compare import analyse_runs, compare, compare_lines, comparison_json
     from reporter.publish.outputs import write_report_file
     from reporter.publish.report import dumps
@@ -178,7 +182,16 @@ def compare(checkpoints: tuple[Path, ...], thresholds, thresholds_file, settings
     if len(checkpoints) < 2:
         raise click.UsageError("compare needs at least two checkpoints.")
     with one_sentence():
-        runs = analyse_runs(checkpoints, thresholds, cache, lambda run: click.echo(f"analysing {run}", err=True))
+        progress = StageProgress({})
+        runs = analyse_runs(
+            checkpoints,
+            thresholds,
+            cache,
+            lambda run: progress("compare", str(run), 0.0),
+            device=device,
+            progress=lambda run, stage: progress(stage, str(run), 0.0),
+        )
+        progress.finish("Analysed")
         comparison = compare(runs)
         text = dumps(comparison_json(comparison))
         if json_path and json_path != "-":
@@ -198,7 +211,7 @@ def serve(out: Path, address: str) -> None:
     from reporter.publish.site import serve as serve_site
 
     if not (out / "index.md").is_file():
-        raise click.ClickException(f"{out} holds no report; run modreport build first.")
+        raise click.ClickException(f"{out} holds no report; run {invoked_as()} build first.")
     with one_sentence():
         check_address(address)
     raise SystemExit(serve_site(MKDOCS_CONFIG, out, address))

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from reporter.cli import cli, one_sentence
-from reporter.cli.options import UserPath, checkpoint_option, recipe_options
+from reporter.cli.options import UserPath, checkpoint_option, device_option, recipe_options
 from reporter.model.recipe import Recipe
 
 
@@ -16,13 +16,14 @@ from reporter.model.recipe import Recipe
 @click.option("--out", type=UserPath(), required=True, help="Checkpoint directory to write.")
 @recipe_options
 @click.option("--force", is_flag=True, help="Replace a checkpoint already in --out (never any other folder).")
-def train(out: Path, recipe: Recipe, force: bool) -> None:
+@device_option
+def train(out: Path, recipe: Recipe, force: bool, device: str) -> None:
     """Train a model on a + b mod p and write a checkpoint directory."""
     from reporter.publish.outputs import CHECKPOINT, check_folder
 
     with one_sentence():
         out = check_folder(out, CHECKPOINT, force=force)  # refused before the progress bar
-    result = train_checkpoint(recipe, out, force=force)
+    result = train_checkpoint(recipe, out, force=force, device=device)
     final, first = result.config["training"]["final"], result.config["training"]["first_perfect_epoch"]
     seconds = result.history[-1]["wall_time"]
     reached = (
@@ -39,9 +40,9 @@ def train(out: Path, recipe: Recipe, force: bool) -> None:
     click.echo(f"Checkpoint written to {out}")
 
 
-def train_checkpoint(recipe: Recipe, directory: Path, force: bool = False, inputs: tuple = ()):
-    """`api.train` under a progress bar on stderr: the checkpoint is written into ``directory`` only once
-    training succeeded."""
+def train_checkpoint(recipe: Recipe, directory: Path, force: bool = False, inputs: tuple = (), device: str = "cpu"):
+    """`api.train` on ``device`` under a progress bar on stderr: the checkpoint is written into ``directory``
+    only once training succeeded."""
     from reporter.api import train
 
     with one_sentence():
@@ -54,7 +55,7 @@ def train_checkpoint(recipe: Recipe, directory: Path, force: bool = False, input
                     f"train {record['train_accuracy']:.1%}  test {record['test_accuracy']:.1%}",
                 )
 
-            result = train(directory, recipe, force=force, inputs=inputs, on_epoch=on_epoch)
+            result = train(directory, recipe, force=force, inputs=inputs, on_epoch=on_epoch, device=device)
             bar.update(recipe.epochs - len(result.history))
         if not sys.stderr.isatty():
             click.echo(f" {len(result.history)} epochs", err=True)

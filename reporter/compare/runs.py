@@ -31,9 +31,12 @@ class Run:
         return training.seed if training else None
 
 
-def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict | None = None) -> list[Run]:
-    """Each checkpoint analysed (from the cache where it can; ``known`` maps a resolved path to an analysis
-    already made), named by its folder, or by its whole path where two folders share a name."""
+def analyse_runs(
+    checkpoints, thresholds, cache=None, on_run=None, known: dict | None = None, device: str = "cpu", progress=None
+) -> list[Run]:
+    """Each checkpoint analysed on the torch ``device`` (from the cache where it can; ``known`` maps a resolved
+    path to an analysis already made), named by its folder, or by its whole path where two folders share a name.
+    ``on_run(checkpoint)`` hears each run as its analysis starts, ``progress(checkpoint, stage)`` each stage."""
     from reporter.analysis import Options, analyse
 
     folders: dict = {}
@@ -50,7 +53,12 @@ def analyse_runs(checkpoints, thresholds, cache=None, on_run=None, known: dict |
         if analysis is None:
             if on_run:
                 on_run(checkpoint)
-            analysis = analyse(Path(checkpoint), Options(thresholds=thresholds, sweep=False), cache)
+            analysis = analyse(
+                Path(checkpoint),
+                Options(thresholds=thresholds, sweep=False, device=device),
+                cache,
+                None if progress is None else lambda stage, run=checkpoint: progress(run, stage),
+            )
         digest = analysis.provenance["checkpoint_sha256"]
         if digest in weights:
             raise CompareError(

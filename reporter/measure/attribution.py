@@ -37,7 +37,7 @@ def frozen_scale(forward: Forward, final: torch.Tensor) -> torch.Tensor:
     """[input, 1] what the final norm divides its (centred) input ``final`` [input, d_model] by, on each input."""
     kind = forward.cfg.normalization_type
     if kind is None:
-        return torch.ones(len(final), 1, dtype=final.dtype)
+        return torch.ones(len(final), 1, dtype=final.dtype, device=final.device)
     if kind.upper().startswith("LN"):
         final = final - final.mean(-1, keepdim=True)
     return (final.pow(2).mean(-1, keepdim=True) + forward.cfg.eps).sqrt()
@@ -59,7 +59,7 @@ def bias_logits(forward: Forward, n_inputs: int) -> torch.Tensor:
     w = forward.weights
     kind = forward.cfg.normalization_type
     shift = w.get(keys.bias(keys.LN_FINAL)) if kind is not None and kind.upper().startswith("LN") else None
-    out = torch.zeros(forward.cfg.d_vocab_out, dtype=w[keys.weight(keys.UNEMBED)].dtype)
+    out = torch.zeros(forward.cfg.d_vocab_out, dtype=w[keys.weight(keys.UNEMBED)].dtype, device=forward.device)
     if shift is not None:
         out = out + w[keys.weight(keys.UNEMBED)] @ shift
     if w.get(keys.bias(keys.UNEMBED)) is not None:
@@ -70,9 +70,10 @@ def bias_logits(forward: Forward, n_inputs: int) -> torch.Tensor:
 def cosine_coefficient(logits: torch.Tensor, modulus: int, frequency: int) -> float:
     """The least-squares coefficient of cos(2πk(a + b - c)/p) in ``logits`` [p², p] over all (a, b, c)."""
     p = modulus
-    a, b = torch.arange(p).repeat_interleave(p), torch.arange(p).repeat(p)
-    by_sum = torch.zeros(p, p, dtype=logits.dtype).index_add_(0, (a + b) % p, logits)  # [a + b mod p, c]
-    s, c = torch.arange(p)[:, None], torch.arange(p)[None, :]
+    values = torch.arange(p, device=logits.device)
+    a, b = values.repeat_interleave(p), values.repeat(p)
+    by_sum = logits.new_zeros(p, p).index_add_(0, (a + b) % p, logits)  # [a + b mod p, c]
+    s, c = values[:, None], values[None, :]
     wave = torch.cos(2 * math.pi * frequency * (s - c).to(logits.dtype) / p)  # [s, c]
     return float((by_sum * wave).sum() / (p * (wave**2).sum()))
 

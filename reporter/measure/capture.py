@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from reporter.limits import batch_for
 from reporter.model import keys
+from reporter.model.device import device_of
 from reporter.model.task import EQUALS_POS, Task, all_pairs, answers, tokens_for
 
 
@@ -47,12 +48,12 @@ class Capture:
     @property
     def correct(self) -> np.ndarray:
         """[input] bool: the largest logit is the right answer."""
-        return (self.logits.argmax(-1) == self.targets).numpy()
+        return (self.logits.argmax(-1) == self.targets).cpu().numpy()
 
     @property
     def weights(self) -> np.ndarray:
         """[input, layer, head, key] the attention from `=` as numpy."""
-        return self.pattern.numpy()
+        return self.pattern.cpu().numpy()
 
 
 class NonFiniteLogits(ValueError):
@@ -93,12 +94,12 @@ def hooked_pass(model, tokens: torch.Tensor, names: list[str]) -> tuple[dict[str
 
 def batches(model, task: Task, names: list[str]):
     """(tokens [batch, 4], activations, logits at `=`) of each batch of all p² inputs, in order, through
-    ``hooked_pass``; logits that are not finite are refused."""
-    cfg = model.cfg
+    ``hooked_pass``, on the model's device; logits that are not finite are refused."""
+    cfg, device = model.cfg, device_of(model)
     batch = batch_for(cfg.d_model, cfg.d_mlp or 0, cfg.d_vocab_out)
     with torch.inference_mode():
         for start in range(0, task.n_inputs, batch):
-            tokens = tokens_for(task, *all_pairs(task, start, start + batch))  # [batch, 4]
+            tokens = tokens_for(task, *all_pairs(task, start, start + batch, device))  # [batch, 4]
             seen, logits = hooked_pass(model, tokens, names)
             if not bool(torch.isfinite(logits).all()):
                 raise NonFiniteLogits("the weights give NaN or infinite logits on some inputs.")
@@ -126,8 +127,8 @@ def attention_over_all_inputs(model, task: Task) -> Attention:
     start = 0
     for tokens, seen, logits in batches(model, task, names):
         pattern = torch.stack([seen[name][:, :, EQUALS_POS, :] for name in names], dim=1)  # [batch, layer, head, key]
-        weights[start : start + len(tokens)] = pattern.double().numpy()
-        correct[start : start + len(tokens)] = (logits.argmax(-1) == answers(task, tokens)).numpy()
+        weights[start : start + len(tokens)] = pattern.double().cpu().numpy()
+        correct[start : start + len(tokens)] = (logits.argmax(-1) == answers(task, tokens)).cpu().numpy()
         start += len(tokens)
     return Attention(task=task, weights=weights, correct=correct)
 
@@ -145,15 +146,15 @@ SUMMED = (keys.Z, keys.ATTN_OUT, keys.MLP_OUT)  # hook sites whose mean over all
 
 def capture(model, task: Task) -> Capture:
     """Run the model over every input once (in batches), through TransformerLens hooks."""
-    cfg = model.cfg
+    cfg, device = model.cfg, device_of(model)
     layers = range(cfg.n_layers)
     summed = [site for site in SUMMED if not (cfg.attn_only and site == keys.MLP_OUT)]
     sites = list(dict.fromkeys([*KEPT, *summed]))
     names = [keys.hook(layer, site) for layer in layers for site in sites] + [keys.FINAL_IN]
     sums = {  # site -> the sum over inputs at every position, per layer
-        keys.Z: torch.zeros(cfg.n_layers, 4, cfg.n_heads, cfg.d_head, dtype=torch.float64),
-        keys.ATTN_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64),
-        keys.MLP_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64),
+        keys.Z: torch.zeros(cfg.n_layers, 4, cfg.n_heads, cfg.d_head, dtype=torch.float64, device=device),
+        keys.ATTN_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64, device=device),
+        keys.MLP_OUT: torch.zeros(cfg.n_layers, 4, cfg.d_model, dtype=torch.float64, device=device),
     }
     kept: dict[str, torch.Tensor] = {}  # site -> [input, layer, ...], filled batch by batch (no copies to stack)
     final, logits = None, None
@@ -175,7 +176,7 @@ def capture(model, task: Task) -> Capture:
         start = rows.stop
 
     n = task.n_inputs
-    tokens = tokens_for(task, *all_pairs(task))
+    tokens = tokens_for(task, *all_pairs(task, device=device))
     return Capture(
         task=task,
         resid_pre=kept[keys.RESID_PRE],

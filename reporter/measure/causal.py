@@ -141,17 +141,19 @@ def pattern_difference(model, capture: Capture, replay: Replay | None = None) ->
 
 
 def derangement(modulus: int, seed: int = 0) -> torch.Tensor:
-    """A fixed random permutation of [0, p) with no fixed point: the donor of each operand value."""
+    """A fixed random permutation of [0, p) with no fixed point: the donor of each operand value (on the CPU,
+    whose generator makes it, on every device)."""
     generator = torch.Generator().manual_seed(seed)
     while True:
-        order = torch.randperm(modulus, generator=generator)
-        if not bool((order == torch.arange(modulus)).any()):
+        order = torch.randperm(modulus, generator=generator, device="cpu")
+        if not bool((order == torch.arange(modulus, device="cpu")).any()):
             return order
 
 
 def donors(modulus: int, operand: str) -> torch.Tensor:
     """[input] for each input (a, b), the row of the input with only ``operand`` changed."""
-    a, b = (x.reshape(-1) for x in torch.meshgrid(torch.arange(modulus), torch.arange(modulus), indexing="ij"))
+    values = torch.arange(modulus, device="cpu")
+    a, b = (x.reshape(-1) for x in torch.meshgrid(values, values, indexing="ij"))
     other = derangement(modulus, seed=1 if operand == "a" else 2)
     return other[a] * modulus + b if operand == "a" else a * modulus + other[b]
 
@@ -192,7 +194,7 @@ def write_parts(z: torch.Tensor, targets: torch.Tensor, modulus: int) -> tuple[t
     by_a, by_b = grid.mean(1) - mean, grid.mean(0) - mean  # [a, d_head], [b, d_head]
     additive = mean + by_a[:, None] + by_b[None]  # [a, b, d_head]
     interaction = (grid - additive).reshape(p * p, -1)  # [input, d_head]
-    by_answer = torch.zeros(p, z.shape[-1], dtype=z.dtype).index_add_(0, targets, interaction) / p  # [answer, d_head]
+    by_answer = z.new_zeros(p, z.shape[-1]).index_add_(0, targets, interaction) / p  # [answer, d_head]
     return additive.reshape(p * p, -1), mean + by_answer[targets]
 
 
@@ -201,7 +203,7 @@ def head_effects(interventions: Interventions, found_rules: dict) -> list[HeadEf
     layer, whose other positions feed nothing, and is not run twice there)."""
     c = interventions.capture
     p, n_layers, n_heads = c.task.modulus, c.z.shape[1], c.z.shape[2]
-    donor_a, donor_b = donors(p, "a"), donors(p, "b")
+    donor_a, donor_b = (donors(p, operand).to(c.z.device) for operand in "ab")  # made on the CPU, as ever
     rows = []
     for layer in range(n_layers):
         for head in range(n_heads):

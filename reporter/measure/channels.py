@@ -44,7 +44,7 @@ def candidates(
 def frequency_component(x: torch.Tensor, modulus: int, frequency: int) -> torch.Tensor:
     """[p, d] the answer part of ``x`` [p², d] at the folded ``frequency`` alone, by answer (a + b) mod p."""
     spectrum = torch.fft.fft(answer_part(x, modulus), dim=0)  # [k, d]
-    keep = torch.zeros(modulus, 1, dtype=torch.bool)
+    keep = torch.zeros(modulus, 1, dtype=torch.bool, device=spectrum.device)
     keep[frequency % modulus] = keep[-frequency % modulus] = True
     return torch.fft.ifft(spectrum * keep, dim=0).real
 

@@ -50,8 +50,9 @@ def anova(x: torch.Tensor, modulus: int) -> Shares:
     by_a = centred.mean(1)  # [a, d]
     by_b = centred.mean(0)  # [b, d]
     interaction = centred - by_a[:, None] - by_b[None]  # [a, b, d]
-    answer = (torch.arange(p)[:, None] + torch.arange(p)[None]) % p  # [a, b]
-    by_answer = torch.zeros(p, grid.shape[-1], dtype=grid.dtype)
+    values = torch.arange(p, device=grid.device)
+    answer = (values[:, None] + values[None]) % p  # [a, b]
+    by_answer = grid.new_zeros(p, grid.shape[-1])
     by_answer.index_add_(0, answer.reshape(-1), interaction.reshape(p * p, -1))
     by_answer /= p  # each answer c has exactly p inputs
     share_a = float(by_a.pow(2).sum(-1).mean()) / variance

@@ -41,7 +41,7 @@ def folded(power: np.ndarray | torch.Tensor, modulus: int) -> np.ndarray | torch
 
 def spectrum(matrix: torch.Tensor, modulus: int) -> Spectrum:
     """The spectrum of ``matrix`` [p, d] along its first axis (token or answer index)."""
-    power = torch.fft.fft(matrix.double(), dim=0).abs().pow(2).sum(-1).numpy()  # [p]
+    power = torch.fft.fft(matrix.double(), dim=0).abs().pow(2).sum(-1).cpu().numpy()  # [p]
     shares = folded(power, modulus)
     total = shares.sum()
     return Spectrum(shares / total if total > 0 else shares)
@@ -66,7 +66,7 @@ def logit_spectrum(capture: Capture, key_share: float) -> LogitSpectrum:
     p = capture.task.modulus
     logits = capture.logits.double().reshape(p, p, -1)  # [a, b, answer]
     spectrum2 = torch.fft.fft2(logits, dim=(0, 1))  # [k_a, k_b, answer]
-    power = spectrum2.abs().pow(2).sum(-1).numpy()  # [k_a, k_b]
+    power = spectrum2.abs().pow(2).sum(-1).cpu().numpy()  # [k_a, k_b]
     total = power.sum() - power[0, 0]
     k = np.arange(p)
     diagonal = folded(power[k, k], p) / total if total > 0 else np.zeros(p // 2)
@@ -74,7 +74,7 @@ def logit_spectrum(capture: Capture, key_share: float) -> LogitSpectrum:
     # Restricted and excluded losses (Nanda et al.): over (a, b, answer) jointly, the key frequencies'
     # directions cos(w_k (a + b - c)) and sin(w_k (a + b - c)) are the components (k, k, -k) and (-k, -k, k).
     spectrum3 = torch.fft.fftn(logits, dim=(0, 1, 2))  # [k_a, k_b, k_answer]
-    keep = torch.zeros(p, p, p, dtype=torch.bool)
+    keep = torch.zeros(p, p, p, dtype=torch.bool, device=logits.device)
     for f in keys:
         keep[f, f, p - f] = keep[p - f, p - f, f] = True
 

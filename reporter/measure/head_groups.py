@@ -26,7 +26,7 @@ class Agreement:
 
 def picks_a(capture: Capture, layer: int, head: int) -> np.ndarray:
     """[input] bool: the head's attention from `=` on the `a` side (`a` and `+`) exceeds that on `b`."""
-    weights = capture.pattern[:, layer, head].double().numpy()  # [input, key]
+    weights = capture.pattern[:, layer, head].double().cpu().numpy()  # [input, key]
     return weights[:, 0] + weights[:, 1] > weights[:, 2]
 
 

@@ -22,11 +22,11 @@ from reporter.model.engine import Forward
 TERMS = ("a", "b", "sum", "difference", "other")
 
 
-def term_masks(modulus: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def term_masks(modulus: int, device: torch.device | None = None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Each kind of 2-D term as a mask [k_a, k_b] (the constant term in none), and the folded frequency 1..p // 2
     of each term of the first four kinds (0 elsewhere)."""
     p = modulus
-    k = torch.arange(p)
+    k = torch.arange(p, device=device)
     k_a, k_b = k[:, None].expand(p, p), k[None, :].expand(p, p)
     fold = torch.minimum(k, p - k)  # [p] folded frequency, 0 for the constant
     constant = (k_a == 0) & (k_b == 0)
@@ -63,10 +63,10 @@ def neuron_layer(pre_activation: torch.Tensor, modulus: int, layer: int) -> Neur
     p = modulus
     grid = pre_activation.double().reshape(p, p, -1)  # [a, b, neuron]
     power = torch.fft.fft2(grid, dim=(0, 1)).abs().pow(2)  # [k_a, k_b, neuron]
-    masks, frequency = term_masks(p)
+    masks, frequency = term_masks(p, grid.device)
     power[0, 0] = 0.0  # the constant is no frequency
     total = power.sum((0, 1))  # [neuron]
-    by_k = torch.zeros(p // 2 + 1, power.shape[-1], dtype=power.dtype)  # [folded k, neuron]
+    by_k = power.new_zeros(p // 2 + 1, power.shape[-1])  # [folded k, neuron]
     by_k.index_add_(0, frequency.reshape(-1), power.reshape(p * p, -1))
     by_k[0] = 0.0  # other terms and the constant belong to no one frequency
     dominant = by_k.argmax(0)  # [neuron]
@@ -74,7 +74,7 @@ def neuron_layer(pre_activation: torch.Tensor, modulus: int, layer: int) -> Neur
     share = torch.where(alive, by_k.max(0).values / total.clamp_min(1e-300), 0.0)
     whole = float(total.sum())
     terms = {name: float(power[mask].sum()) / whole if whole > 0 else 0.0 for name, mask in masks.items()}
-    return NeuronLayer(layer, torch.where(alive, dominant, 0).numpy(), share.numpy(), terms)
+    return NeuronLayer(layer, torch.where(alive, dominant, 0).cpu().numpy(), share.cpu().numpy(), terms)
 
 
 def neurons(forward: Forward, residuals_after_attention: dict[str, torch.Tensor], modulus: int) -> list[NeuronLayer]:

@@ -60,7 +60,7 @@ def frequency_fit(grid: torch.Tensor, n: int = 1) -> tuple[tuple[int, ...], torc
     power = sum(s.abs().pow(2).sum(-1) for s in spectra)  # [frequency]
     order = torch.sort(folded(power, p), descending=True, stable=True).indices  # k and p - k are one frequency
     chosen = tuple(int(i) + 1 for i in order[:n])
-    keep = torch.zeros(p, 1, dtype=torch.bool)
+    keep = torch.zeros(p, 1, dtype=torch.bool, device=grid.device)
     for k in chosen:
         keep[k] = keep[p - k] = True
     f_k, g_k = (torch.fft.ifft(s * keep, dim=0).real for s in spectra)  # [x, key]
@@ -96,7 +96,7 @@ def rules(capture: Capture, scale: float) -> dict[tuple[int, int], Rule]:
             real = capture.pattern[:, layer, head]  # [input, key]
             grid = scores[:, layer, head].reshape(p, p, -1)  # [a, b, key]
             fitted = additive_fit(grid).reshape(p * p, -1).softmax(-1)
-            by_answer = torch.zeros(p, real.shape[-1], dtype=real.dtype).index_add_(0, answer, real) / p
+            by_answer = real.new_zeros(p, real.shape[-1]).index_add_(0, answer, real) / p
             candidates = {"additive": fitted, "answer": by_answer[answer]}
             errors = {kind: float((pattern - real).abs().sum(-1).mean() / 2) for kind, pattern in candidates.items()}
             kind = min(errors, key=lambda k: (errors[k], k))

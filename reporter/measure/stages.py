@@ -56,8 +56,9 @@ def answer_part(x: torch.Tensor, modulus: int) -> torch.Tensor:
     grid = x.reshape(p, p, -1).double()  # [a, b, d]
     centred = grid - grid.mean((0, 1))
     interaction = centred - centred.mean(1, keepdim=True) - centred.mean(0, keepdim=True)  # [a, b, d]
-    answer = (torch.arange(p)[:, None] + torch.arange(p)[None]) % p  # [a, b]
-    summed = torch.zeros(p, grid.shape[-1], dtype=grid.dtype)  # [answer, d]
+    values = torch.arange(p, device=x.device)
+    answer = (values[:, None] + values[None]) % p  # [a, b]
+    summed = grid.new_zeros(p, grid.shape[-1])  # [answer, d]
     summed.index_add_(0, answer.reshape(-1), interaction.reshape(p * p, -1))
     return summed / p  # each answer has exactly p inputs
 
@@ -71,8 +72,10 @@ def frequency_amplitudes(part: torch.Tensor, modulus: int) -> dict[int, float]:
 
 def linear_readout_accuracy(x: torch.Tensor, targets: torch.Tensor, train: torch.Tensor, test: torch.Tensor) -> float:
     """Held-out accuracy of the least-squares linear map (with a bias) from ``x`` [input, d] to the one-hot
-    answer, fitted on the ``train`` rows and scored on the ``test`` rows."""
-    features = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)  # [input, d + 1]
+    answer, fitted on the ``train`` rows and scored on the ``test`` rows. It runs on the CPU: the fit's gelsd
+    driver, which handles a rank-deficient fit, has no GPU kernel."""
+    x, targets = x.cpu(), targets.cpu()
+    features = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype, device="cpu")], 1)  # [input, d + 1]
     one_hot = torch.nn.functional.one_hot(targets, int(targets.max()) + 1).to(x.dtype)  # [input, p]
     scale = features[train].abs().amax(0).clamp_min(1e-12)  # columns on one scale, for the rank cut-off
     fit = torch.linalg.lstsq(features[train] / scale, one_hot[train], driver="gelsd").solution  # [d + 1, p]

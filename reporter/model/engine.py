@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from reporter.model import keys
+from reporter.model.device import device_of
 from reporter.model.edits import Edit
 from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
 from reporter.model.task import EQUALS_POS, Task, all_pairs, tokens_for
@@ -84,7 +85,8 @@ class Forward:
         self.weights = dict(state) if dtype is None else {name: t.to(dtype) for name, t in state.items()}
         self.scale = score_scale(cfg)
         self.act = None if cfg.attn_only else FUNCTIONS[cfg.act_fn]
-        self.mask = torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool).triu(1)  # [query, key] True: a later key
+        self.device = state[keys.EMBED].device  # every tensor made here follows the model's
+        self.mask = torch.ones(cfg.n_ctx, cfg.n_ctx, dtype=torch.bool, device=self.device).triu(1)  # [query, key]
         # a copy for the analysis (float64) takes F.layer_norm's one pass, which differs from the hooked form in
         # the last bits only; the training forward keeps the bridge's own form, bit for bit in float32
         self.fused_norm = dtype is not None and (cfg.normalization_type or "").upper().startswith("LN")
@@ -205,7 +207,7 @@ class Replay(Forward):
         """Logits at `=` [rows, vocab] with ``edits`` made: the `=` column alone unless an edit acts at every
         position. Where every edit of the first block acts at or after z, its attention is the clean one."""
         check_sites(self.cfg, edits)
-        index = torch.arange(rows.start, rows.stop)
+        index = torch.arange(rows.start, rows.stop, device=self.device)
         start = min((edit.layer for edit in edits), default=0)
         resid = self.capture.resid_pre[rows, start]  # [rows, pos, d]
         if any(edit.everywhere for edit in edits):
@@ -231,8 +233,9 @@ class HookedRun:
     def logits(self, rows: slice, edits: Sequence[Edit] = ()) -> torch.Tensor:
         """Logits at `=` [rows, vocab] with ``edits`` made by hooks."""
         check_sites(self.model.cfg, edits)
-        index = torch.arange(rows.start, rows.stop)
-        tokens = tokens_for(self.task, *all_pairs(self.task, rows.start, rows.stop))  # [rows, 4]
+        device = device_of(self.model)
+        index = torch.arange(rows.start, rows.stop, device=device)
+        tokens = tokens_for(self.task, *all_pairs(self.task, rows.start, rows.stop, device))  # [rows, 4]
         hooks = [hook for edit in edits for hook in edit.hooks(index)]
         with torch.inference_mode():
             return self.model.run_with_hooks(tokens, fwd_hooks=hooks)[:, EQUALS_POS]

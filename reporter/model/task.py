@@ -63,16 +63,18 @@ def tokens_for(task: Task, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return torch.stack([a, plus, b, equals], dim=1)
 
 
-def all_pairs(task: Task, start: int = 0, stop: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """(a, b) for input indices [start, stop) of the p² inputs, index = a * p + b."""
+def all_pairs(
+    task: Task, start: int = 0, stop: int | None = None, device: torch.device | str | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(a, b) for input indices [start, stop) of the p² inputs, index = a * p + b, on ``device`` (default: CPU)."""
     stop = task.n_inputs if stop is None else min(stop, task.n_inputs)
-    index = torch.arange(start, stop, dtype=torch.int64)  # [batch]
+    index = torch.arange(start, stop, dtype=torch.int64, device=device)  # [batch]
     return index // task.modulus, index % task.modulus
 
 
-def all_inputs(task: Task) -> torch.Tensor:
-    """Every input, row a * p + b. Returns [p², 4] int64."""
-    return tokens_for(task, *all_pairs(task))
+def all_inputs(task: Task, device: torch.device | str | None = None) -> torch.Tensor:
+    """Every input, row a * p + b, on ``device`` (default: CPU). Returns [p², 4] int64."""
+    return tokens_for(task, *all_pairs(task, device=device))
 
 
 def answers(task: Task, tokens: torch.Tensor) -> torch.Tensor:
@@ -81,8 +83,9 @@ def answers(task: Task, tokens: torch.Tensor) -> torch.Tensor:
 
 
 def split_indices(task: Task, train_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A seeded random split of the p² input indices into (train, test), both sorted."""
+    """A seeded random split of the p² input indices into (train, test), both sorted, on the CPU (whose generator
+    makes the split the same on every device)."""
     generator = torch.Generator().manual_seed(seed)
-    order = torch.randperm(task.n_inputs, generator=generator)
+    order = torch.randperm(task.n_inputs, generator=generator, device="cpu")
     n_train = round(train_fraction * task.n_inputs)
     return order[:n_train].sort().values, order[n_train:].sort().values

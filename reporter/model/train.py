@@ -99,8 +99,12 @@ def initial_model(config_model: dict, unembed_scale: float):
     return model
 
 
-def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: bool = False) -> TrainResult:
-    """Train a model on a + b mod p with ``recipe``; ``on_epoch`` sees each history record.
+def train(
+    recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: bool = False, device: str = "cpu"
+) -> TrainResult:
+    """Train a model on a + b mod p with ``recipe`` on the torch ``device``; ``on_epoch`` sees each history record.
+    The init, the split and the batch order are made on the CPU, so they are the same on every device; the
+    model comes back to the CPU.
 
     The steps run through the bridge's own forward, whose runs are the shipped ones. ``lean=True`` runs
     them through the lean forward instead: the same logits, gradients that differ by float rounding, about
@@ -110,13 +114,14 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
     config_model = recipe.model_config()
     torch.manual_seed(recipe.seed)
     model = initial_model(config_model, recipe.unembed_scale)
+    model.to(device, print_details=False)
     model.train()
 
-    tokens = all_inputs(task)  # [p², 4]
+    tokens = all_inputs(task, device)  # [p², 4]
     targets = answers(task, tokens)  # [p²]
     train_idx, test_idx = split_indices(task, recipe.train_fraction, recipe.seed)
     generator = torch.Generator().manual_seed(recipe.seed + 1)
-    tracked_idx = torch.randperm(task.n_inputs, generator=generator)[: recipe.tracking_size].sort().values
+    tracked_idx = torch.randperm(task.n_inputs, generator=generator, device="cpu")[: recipe.tracking_size].sort().values
 
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=recipe.lr, betas=(recipe.beta1, recipe.beta2), weight_decay=recipe.weight_decay
@@ -127,7 +132,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
     perfect_epochs = 0
     started = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
-        order = train_idx[torch.randperm(len(train_idx), generator=generator)]
+        order = train_idx[torch.randperm(len(train_idx), generator=generator, device="cpu")]
         loss_sum, correct = 0.0, 0
         for step in range(steps_per_epoch):
             batch = order[step * recipe.batch_size : (step + 1) * recipe.batch_size]
@@ -169,6 +174,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
     model.eval()
     train_loss, train_acc = evaluate(model, tokens[train_idx], targets[train_idx])
     test_loss, test_acc = evaluate(model, tokens[test_idx], targets[test_idx])
+    model.to("cpu", print_details=False)  # what is written is always the CPU's
     first_perfect = next((r["epoch"] for r in history if r["test_accuracy"] == 1.0), None)
     config = {
         "model": config_model,
@@ -176,6 +182,7 @@ def train(recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: 
         "training": {
             "recipe": asdict(recipe),
             **({"forward": "lean (reporter/model/engine.py)"} if isinstance(forward, Forward) else {}),
+            **({"device": device} if device != "cpu" else {}),  # the shipped runs were trained on the CPU
             "seed": recipe.seed,
             "split": {
                 "train_fraction": recipe.train_fraction,
