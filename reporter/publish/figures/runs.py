@@ -68,7 +68,9 @@ def work_figure(comparison: dict) -> Figure:
     names = list(dict.fromkeys(c["name"] for run in runs for c in run["components"]))
     rows = []
     with style():
-        fig, ax = plt.subplots(figsize=(min(1.6 + 1.05 * len(names), 12.0), 0.9 + 0.5 * len(runs)))
+        labels = [r["checkpoint"] if r["counted"] else f"{r['checkpoint']} (not counted)" for r in runs]
+        margin = 0.4 + 0.075 * max(len(label) for label in labels)  # inches for the run names
+        fig, ax = plt.subplots(figsize=(min(margin + 1.05 * len(names), 12.0), max(2.4, 1.1 + 0.5 * len(runs))))
         for y, run in enumerate(runs):
             by_name = {c["name"]: c for c in run["components"]}
             for x, name in enumerate(names):
@@ -83,7 +85,6 @@ def work_figure(comparison: dict) -> Figure:
         ax.set_xlim(-0.5, len(names) - 0.5)
         ax.set_ylim(len(runs) - 0.5, -0.5)
         ax.set_xticks(range(len(names)), [block_name(n, runs) for n in names])
-        labels = [r["checkpoint"] if r["counted"] else f"{r['checkpoint']} (not counted)" for r in runs]
         ax.set_yticks(range(len(runs)), labels)
         ax.tick_params(length=0)
         for side in ax.spines.values():
