@@ -244,10 +244,11 @@ class Thresholds:
 
     # Comparing runs (the Across runs page).
     match_cost: float = ratio(
-        0.5,
+        1.0,
         RUNS,
-        "a head of another run is matched to a head only when their profiles (attention by content, what they "
-        "carry, log(1 + Δloss)) lie within 0.5 of each other; else it has no counterpart there",
+        "a head of another run is its counterpart only when their profiles (attention by content, what they carry, "
+        "log(1 + Δloss)) lie within 1.0 of each other, the distance between an inert head and one that costs 1.7 "
+        "nats with the same attention and write; on the shipped runs heads that do the same lie 0.2-1.0 apart",
     )
 
     @classmethod

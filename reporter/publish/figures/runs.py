@@ -70,7 +70,7 @@ def work_figure(comparison: dict) -> Figure:
     with style():
         labels = [r["checkpoint"] if r["counted"] else f"{r['checkpoint']} (not counted)" for r in runs]
         margin = 0.4 + 0.075 * max(len(label) for label in labels)  # inches for the run names
-        fig, ax = plt.subplots(figsize=(min(margin + 1.05 * len(names), 12.0), max(2.4, 1.1 + 0.5 * len(runs))))
+        fig, ax = plt.subplots(figsize=(min(margin + 1.05 * len(names), 12.0), max(2.8, 1.5 + 0.5 * len(runs))))
         for y, run in enumerate(runs):
             by_name = {c["name"]: c for c in run["components"]}
             for x, name in enumerate(names):
@@ -90,6 +90,13 @@ def work_figure(comparison: dict) -> Figure:
         for side in ax.spines.values():
             side.set_visible(False)
         ax.set_title("Δloss (nats) when each block's output at = is mean-ablated", fontsize=10)
+        bands = [
+            plt.Rectangle((0, 0), 1, 1, facecolor=c, edgecolor="#333333", linewidth=0.5)
+            for c in IMPORTANCE_COLOURS.values()
+        ]
+        ax.legend(
+            bands, list(IMPORTANCE_COLOURS), loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=4, frameon=False
+        )
         fig.tight_layout()
         alt = "Runs by blocks, each cell one block's mean-ablation at = in nats, coloured by its band: " + "; ".join(
             f"{r[0]} {r[1]} {r[4]:.2f} ({r[5]})" for r in rows
@@ -132,7 +139,9 @@ def frequencies_figure(comparison: dict, modulus: int) -> Figure:
             ]
         ax.set_xlim(0, modulus // 2 + 1)
         ax.set_ylim(len(runs) - 0.5, -0.5)
-        ax.set_yticks(range(len(runs)), [r["checkpoint"] for r in runs])
+        ax.set_yticks(
+            range(len(runs)), [r["checkpoint"] if r["counted"] else f"{r['checkpoint']} (not counted)" for r in runs]
+        )
         ax.set_xlabel("frequency k")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(runs) < 4 else -0.2), ncol=2, frameon=False)
         fig.tight_layout()
