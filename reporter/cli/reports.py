@@ -122,7 +122,7 @@ def build(
         click.echo("[5/5] skipping mkdocs (--no-html)", err=True)
     click.echo(summary_lines(analysis)[0])
     if analysis.warning:
-        click.echo(f"WARNING: {terminal('warning_text', analysis.warning)}")
+        click.echo(f"WARNING: {terminal('warning_of_report', analysis.warning)}")
     if no_html:
         click.echo(f"Markdown pages written to {out}. Preview them with: modreport serve --out {out}")
     else:
