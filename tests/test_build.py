@@ -189,7 +189,7 @@ def test_an_engine_that_succeeds_without_the_pages_is_refused_and_site_untouched
     result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", site, "--html", public, "--engine", engine)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: {engine} reported success but its site lacks index.html and 9 more of the 10 pages; "
+        f"Error: {engine} reported success but its site lacks index.html and 10 more of the 11 pages; "
         "nothing was replaced."
     )
     assert_untouched(site, public, tmp_path)
