@@ -8,6 +8,7 @@ download. Screenshots of every page go to tests/screenshots/ for a person to loo
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -39,21 +40,27 @@ def site(request, build_with) -> tuple[str, Path]:
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(path) -> (the page, opened from disk, and the problems it reported while loading)."""
+    """open_page(path or address, width) -> (the page, opened from disk or from a local server, and the problems it
+    reported while loading)."""
     pages = []
 
-    def opened(path: Path):
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    def opened(path: Path | str, width: int = 1280):
+        page = browser.new_page(viewport={"width": width, "height": 900})
         pages.append(page)
         problems: list[str] = []
         page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-        page.on("console", lambda m: problems.append(f"console: {m.text}") if m.type == "error" else None)
-        page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
-        # Anything not on disk would be a download from the internet (a font, a script, a style sheet).
         page.on(
-            "request", lambda r: None if r.url.startswith(("file:", "data:")) else problems.append(f"fetched {r.url}")
+            "console",
+            lambda m: problems.append(f"console: {m.text} at {m.location.get('url')}") if m.type == "error" else None,
         )
-        page.goto(path.as_uri(), wait_until="load")
+        page.on("requestfailed", lambda request: problems.append(f"request failed: {request.url}"))
+        # Anything not on disk (or on the local server) would be a download from the internet (a font, a script).
+        address = path if isinstance(path, str) else path.as_uri()
+        origin = "/".join(address.split("/", 3)[:3]) + "/"  # file:/// from disk, http://HOST:PORT/ from the server
+        page.on(
+            "request", lambda r: None if r.url.startswith((origin, "data:")) else problems.append(f"fetched {r.url}")
+        )
+        page.goto(address, wait_until="load")
         page.wait_for_timeout(300)  # scripts that load on demand (search index, lightbox) have started
         return page, problems
 
@@ -174,4 +181,116 @@ def test_search_finds_a_word_next_to_a_bracket(site, open_page):
     results.page.wait_for_timeout(1000)  # every result is listed
     pages = results.evaluate_all("els => els.map(e => (e.closest('a') || e.querySelector('a') || {}).href || '')")
     assert any("fourier.html" in href for href in pages), pages
+    assert problems == []
+
+
+def styled(page) -> bool:
+    """Whether the theme's style sheet and ours both apply: the header sticks to the top (the theme's), and the
+    content grid is 1440 px wide at most (stylesheets/extra.css). Unstyled, the logo fills the screen."""
+    return page.evaluate(
+        "() => getComputedStyle(document.querySelector('.md-header')).position === 'sticky'"
+        " && getComputedStyle(document.querySelector('.md-grid')).maxWidth === '1440px'"
+        " && document.querySelector('.md-header__button.md-logo').getBoundingClientRect().height < 100"
+    )
+
+
+@contextmanager
+def served_under(public: Path, prefix: str):
+    """A local HTTP server that serves ``public`` under ``prefix`` ("/REPOSITORY/"), as GitHub Pages serves a project
+    site, and answers any address it lacks with 404.html and the status 404, as GitHub Pages does; yields its root."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Pages(SimpleHTTPRequestHandler):
+        def do_GET(self):
+            path = self.path.split("?")[0]
+            target = public / path[len(prefix) :] if path.startswith(prefix) else None
+            if target is not None and target.is_file():
+                return super().do_GET()
+            body = (public / "404.html").read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def translate_path(self, path):
+            return str(public / path.split("?")[0][len(prefix) :])
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Pages, directory=str(public)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_404_page_is_styled_opened_from_disk(site, open_page):
+    page, problems = open_page(site[1] / "404.html")
+    assert styled(page)
+    assert problems == []
+
+
+@pytest.mark.parametrize("address", ["no-such-page.html", "404.html"])
+def test_the_404_page_is_styled_when_served_under_a_project_path(site, open_page, address):
+    """Served as GitHub Pages serves a project site (under /REPOSITORY/), for an address the site lacks: the page
+    loads its style sheets and scripts from the site's folder, whatever the folder is called."""
+    with served_under(site[1], "/modreport-project/") as root:
+        page, problems = open_page(root + address)
+        assert "Page not found" in page.inner_text("article")
+        assert styled(page)
+        page.locator("article").get_by_role("link", name="overview").click()  # to the overview, under the same path
+        page.wait_for_load_state("load")
+        assert page.url == root + "index.html" and styled(page)
+    # the browser logs that the address itself answered 404, as it must; nothing else may fail
+    assert [p for p in problems if not p.endswith(f"status of 404 (Not Found) at {root}{address}")] == []
+
+
+def wide_table_layout(page) -> dict:
+    """How the overview's table of heads lies on the page: whether it (or the page) scrolls sideways, and each
+    cell's width and height in lines."""
+    return page.evaluate(
+        """() => {
+        const table = [...document.querySelectorAll('article table')].find(
+            t => t.querySelector('th') && t.querySelector('th').textContent.trim() === 'head');
+        const wrap = table.closest('.md-typeset__scrollwrap') || table.parentElement;
+        const cells = [...table.querySelectorAll('tbody td')].map(td => {
+            const style = getComputedStyle(td);
+            const line = parseFloat(style.lineHeight) || 1.6 * parseFloat(style.fontSize);
+            return {width: td.getBoundingClientRect().width, lines: td.getBoundingClientRect().height / line,
+                    right: td.getBoundingClientRect().right};
+        });
+        return {table_scrolls: table.scrollWidth > table.clientWidth + 1,
+                wrap_scrolls: wrap.scrollWidth > wrap.clientWidth + 1,
+                page_scrolls: document.documentElement.scrollWidth > window.innerWidth,
+                table_width: table.getBoundingClientRect().width,
+                head_shown: getComputedStyle(table.querySelector('thead')).display !== 'none',
+                cells};
+    }"""
+    )
+
+
+def test_at_400_px_the_overview_table_reads_without_scrolling_sideways(site, open_page):
+    engine, public = site
+    page, problems = open_page(public / "index.html", width=400)
+    layout = wide_table_layout(page)
+    page.screenshot(path=str(SCREENSHOTS / f"{engine}-index-400.png"), full_page=True)
+    assert not layout["table_scrolls"] and not layout["wrap_scrolls"] and not layout["page_scrolls"], layout
+    assert all(cell["right"] <= 400 for cell in layout["cells"])
+    # each cell runs the width of the table (a row shown as a block), not a thin column many lines tall
+    assert all(cell["width"] >= 0.8 * layout["table_width"] for cell in layout["cells"]), layout
+    assert max(cell["lines"] for cell in layout["cells"]) <= 6, layout
+    assert problems == []
+
+
+def test_at_1400_px_the_overview_table_keeps_its_columns(site, open_page):
+    page, problems = open_page(site[1] / "index.html", width=1400)
+    layout = wide_table_layout(page)
+    assert layout["head_shown"] and not layout["page_scrolls"]
     assert problems == []

@@ -16,6 +16,7 @@ from tests.conftest import invoke
 from tests.handmade import said, write_handmade
 
 PAGES = [
+    "404.md",  # what a server shows for an address the site lacks
     "across.md",
     "algorithm.md",
     "fourier.md",
@@ -109,7 +110,7 @@ def test_last_line_says_where_the_site_is(built, tiny_checkpoint, tmp_path):
 def test_untrained_model_gets_a_warning_on_every_page(unlearned_checkpoint, tmp_path):
     result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", tmp_path / "site", "--no-html")
     assert result.exit_code == 0, result.output
-    for page in ("index.md", "heads.md", "layers.md", "pairs.md"):
+    for page in (page for page in PAGES if page != "404.md"):
         assert '!!! danger "This model has not learned the task"' in (tmp_path / "site" / page).read_text()
     assert "carries no training history" in (tmp_path / "site" / "training.md").read_text()
     assert "WARNING: The model answers only" in result.stdout  # the terminal says it too, not only the pages
@@ -188,7 +189,7 @@ def test_an_engine_that_succeeds_without_the_pages_is_refused_and_site_untouched
     result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", site, "--html", public, "--engine", engine)
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1] == (
-        f"Error: {engine} reported success but its site lacks index.html and 9 more of the 10 pages; "
+        f"Error: {engine} reported success but its site lacks index.html and 10 more of the 11 pages; "
         "nothing was replaced."
     )
     assert_untouched(site, public, tmp_path)

@@ -124,7 +124,7 @@ def build(
     progress.finish("Built")
     click.echo(summary_lines(analysis)[0])
     if analysis.warning:
-        click.echo(f"WARNING: {terminal('warning_text', analysis.warning)}")
+        click.echo(f"WARNING: {terminal('warning_of_report', analysis.warning)}")
     if no_html:
         click.echo(f"Markdown pages written to {out}. Preview them with: {invoked_as()} serve --out {out}")
     else:

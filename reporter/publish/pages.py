@@ -28,6 +28,8 @@ class HeadPage:
     # does not decide, two do), "simple", "answer", "not_needed" or "no_rule"
     sufficiency: str | None  # the pattern test quoted: "frequency_sufficient", "frequency_insufficient",
     #                           "sufficient" or "insufficient"; None where where it looks hardly matters
+    rule_tested: bool  # its rules' patterns are worth listing as tested in its place: False where no rule was found
+    #                   and nothing needs deciding (a sink's pattern: its mean stands in)
     switches: bool  # a one-frequency preference decides between `a` and `b` (the Fourier page lists it)
     parts: str | None  # the part of its write its carries label names, tested in its place: "additive" or "answer"
     untrained: dict  # kind of label (LABEL_OF) -> label, for the labels its untrained start point earns too
@@ -154,6 +156,7 @@ def head_page(head: dict, start: dict | None = None) -> HeadPage:
         importance_differs=head["causal"]["importance_anywhere"] != head["causal"]["importance"],
         rule=rule_decides(head),
         sufficiency=sufficiency_quoted(head),
+        rule_tested=rule_decides(head) != "not_needed",
         switches=bool(head["rule"]) and head["rule"]["kind"] == "operand_preference",
         parts={"a_and_b": "additive", "answer": "answer"}.get(head["carries"]["label"]),
         untrained=untrained_same(head, start),

@@ -31,6 +31,7 @@ PAGES = (
     "training.md",
     "methodology.md",
     "provenance.md",
+    "404.md",  # what a server shows for an address the site lacks (not in the navigation)
 )
 FIGURE_DIR = "figures"
 SCHEMA = Path(__file__).resolve().parent.parent / "report.schema.json"  # describes report.json; published beside it
@@ -208,7 +209,7 @@ def render_pages(context: dict, template_dir: Path) -> dict[str, str]:
 
 
 def terminal(macro: str, value, template_dir: Path = TEMPLATES, module: str = "_macros.j2") -> str:
-    """A code worded for the terminal by the pages' own macro in ``module`` ("warning_text", "note"; in
+    """A code worded for the terminal by the pages' own macro in ``module`` ("warning_of_report", "note"; in
     _circuit.j2 "step_feature"), so that the pages and the terminal say the same sentence."""
     return getattr(environment(template_dir).get_template(module).module, macro)(value).strip()
 

@@ -259,7 +259,7 @@ def summary_lines(analysis: Analysis) -> list[str]:
     if analysis.warning:
         from reporter.publish.render import terminal  # the pages' own wording (render imports this module)
 
-        lines.append(f"WARNING: {terminal('warning_text', analysis.warning)}")
+        lines.append(f"WARNING: {terminal('warning_of_report', analysis.warning)}")
     lines.append(
         f"{'head':<6} {'looks at':<13} {'reads':<13} {'carries':<8} {'matters':<8} {'Δloss':>6}   "
         f"{'a':>4} {'+':>4} {'b':>4} {'=':>4}"
