@@ -4,11 +4,13 @@ beside every report.json in the site."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
+from reporter.interpret.thresholds import Thresholds
 from reporter.publish.render import SCHEMA
 from tests.conftest import invoke
 
@@ -22,6 +24,13 @@ def problems(report: dict) -> list[str]:
 
 def test_the_schema_is_a_valid_schema():
     Draft202012Validator.check_schema(json.loads(SCHEMA.read_text()))
+
+
+def test_the_schema_names_every_group_of_the_threshold_table():
+    groups = {f.metadata["group"] for f in fields(Thresholds)}
+    schema = json.loads(SCHEMA.read_text())
+    threshold = schema["properties"]["thresholds"]["additionalProperties"]["properties"]["group"]["enum"]
+    assert set(threshold) == groups
 
 
 def test_the_committed_report_follows_the_schema_and_ships_it_beside():

@@ -22,7 +22,7 @@ DECIDING = sorted(
     [
         *(REPORTER / "interpret").glob("*.py"),
         REPORTER / "analysis.py",
-        REPORTER / "compare.py",
+        *(REPORTER / "compare").glob("*.py"),
         REPORTER / "publish" / "report.py",
         REPORTER / "publish" / "pages.py",
     ]
