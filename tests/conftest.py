@@ -98,6 +98,22 @@ def built(build_with):
 
 
 @pytest.fixture(scope="session")
+def shipped_build(tmp_path_factory) -> tuple[Path, Path]:
+    """(site, cache): the shipped report's Markdown, built once per session by `modreport build` with a
+    cache folder of its own, so that it measures all five shipped runs itself whatever ran before it. The
+    shipped models are full-size, not tiny: their build gets every core."""
+    root = tmp_path_factory.mktemp("shipped")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        result = invoke("build", "--out", root / "site", "--no-html", "--cache", root / "cache")
+    finally:
+        torch.set_num_threads(threads)
+    assert result.exit_code == 0, result.output
+    return root / "site", root / "cache"
+
+
+@pytest.fixture(scope="session")
 def handmade():
     """handmade(p, [[kind, ...], ...]) -> the model and its stats, labels, trends and findings (default
     thresholds), measured once per session for each (p, heads)."""
