@@ -11,19 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TINY_TRAIN, invoke
+from tests.test_build import PAGES
 
-REPORT_PAGES = [
-    "across.md",
-    "algorithm.md",
-    "fourier.md",
-    "heads.md",
-    "index.md",
-    "layers.md",
-    "methodology.md",
-    "pairs.md",
-    "provenance.md",
-    "training.md",
-]
+REPORT_PAGES = [page for page in PAGES if page != "404.md"]  # the report's own pages
 WARNED = '!!! danger "This model has not learned the task"'
 PAPER = "https://arxiv.org/abs/2301.05217"  # Nanda et al. 2023, the known solution of this task
 
