@@ -12,22 +12,8 @@ import pytest
 from reporter.interpret.findings import Finding
 from reporter.publish.site import ENGINES
 from reporter.resources import TEMPLATES
-from tests.conftest import invoke
+from tests.conftest import PAGES, REPORT_PAGES, invoke
 from tests.handmade import said, write_handmade
-
-PAGES = [
-    "404.md",  # what a server shows for an address the site lacks
-    "across.md",
-    "algorithm.md",
-    "fourier.md",
-    "heads.md",
-    "index.md",
-    "layers.md",
-    "methodology.md",
-    "pairs.md",
-    "provenance.md",
-    "training.md",
-]
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +96,7 @@ def test_last_line_says_where_the_site_is(built, tiny_checkpoint, tmp_path):
 def test_untrained_model_gets_a_warning_on_every_page(unlearned_checkpoint, tmp_path):
     result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", tmp_path / "site", "--no-html")
     assert result.exit_code == 0, result.output
-    for page in (page for page in PAGES if page != "404.md"):
+    for page in REPORT_PAGES:
         assert '!!! danger "This model has not learned the task"' in (tmp_path / "site" / page).read_text()
     assert "carries no training history" in (tmp_path / "site" / "training.md").read_text()
     assert "WARNING: The model answers only" in result.stdout  # the terminal says it too, not only the pages

@@ -44,10 +44,10 @@ def test_an_installed_modreport_builds_the_shipped_report_from_another_folder(sh
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", venv], check=True)
     site_packages = next((venv / "lib").glob("python3*/site-packages"))
-    # modreport alone is installed; its dependencies are the tests' own, already installed by the README's
-    # setup (which checks that pyproject names them): a path line in a .pth file, which puts that folder on
-    # sys.path after the new venv's own and does not run its .pth files, so the checkout's editable install
-    # stays out. No gigabytes of torch are installed again, and none is fetched from an index.
+    # modreport alone is installed; its dependencies are the tests' own, which the README's setup installed
+    # from pyproject (pip install -e .[test]): a path line in a .pth file, which puts that folder on sys.path
+    # after the new venv's own and does not run its .pth files, so the checkout's editable install stays out.
+    # No gigabytes of torch are installed again, and none is fetched from an index.
     (site_packages / "tests_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     source = clean_copy(tmp_path / "source")
     install = subprocess.run(

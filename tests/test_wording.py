@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TINY_TRAIN, invoke
-from tests.test_build import PAGES
+from tests.conftest import REPORT_PAGES, TINY_TRAIN, invoke
 
-REPORT_PAGES = [page for page in PAGES if page != "404.md"]  # the report's own pages
 WARNED = '!!! danger "This model has not learned the task"'
 PAPER = "https://arxiv.org/abs/2301.05217"  # Nanda et al. 2023, the known solution of this task
 
