@@ -55,6 +55,13 @@ EDITS = {  # name -> edits built from the clean capture
     "residual after attn0, a direction removed": lambda c: [ResidualEdit("attn0", direction_removed(DIRECTION))],
     "residual after mlp0, halved": lambda c: [ResidualEdit("mlp0", lambda rows, x: 0.5 * x)],
     "a head pair": lambda c: [mean_ablation(c, 0, 0), mean_ablation(c, 1, 1)],
+    "a mean everywhere and a patch at = from another input": lambda c: [
+        block_mean_ablation(c, 0, "mlp", everywhere=True),
+        HeadOutput(1, 0, lambda rows, z: c.z[donors(P, "b")[rows], 1, 0]),
+    ],
+    "head z everywhere, a value that differs by input": lambda c: [
+        HeadOutput(0, 1, lambda rows, z: z * (1.0 + (rows % 3)[:, None, None]), everywhere=True)
+    ],
     "a pattern and an MLP in different blocks": lambda c: [
         HeadPattern(1, 1, lambda rows, w: torch.full_like(w, 0.25)),
         block_mean_ablation(c, 0, "mlp"),
@@ -71,6 +78,18 @@ def test_every_kind_of_edit_gives_the_same_loss_through_the_replay_and_the_hooks
     hooked = F.cross_entropy(HookedRun(model, task).logits(everything, edits), clean.targets, reduction="none")
     assert (replayed - hooked).abs().max() < 1e-8
     assert (hooked - clean.loss).abs().max() > 1e-6  # the edit did something, so agreeing is not trivial
+
+
+@pytest.mark.parametrize("name", [name for name in EDITS if "everywhere" in name])
+def test_edits_everywhere_replayed_in_chunks_that_split_a_value_of_a_match_the_hooks(random_model, name):
+    """With means everywhere the replay runs the positions before b once per value of a in each chunk: chunks of
+    5 rows start and end inside a run of p rows that share a, and must give the hooks' logits all the same."""
+    model, task, clean = random_model
+    edits = EDITS[name](clean)
+    replay, hooked = Replay(model, clean), HookedRun(model, task)
+    for start in range(0, task.n_inputs, 5):
+        rows = slice(start, min(start + 5, task.n_inputs))
+        assert (replay.logits(rows, edits) - hooked.logits(rows, edits)).abs().max() < 1e-10, rows
 
 
 NO_OPS = {

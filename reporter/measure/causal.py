@@ -106,7 +106,11 @@ class Interventions:
                 mean_ablation(c, layer, 0),
                 mean_ablation(c, layer, 0, everywhere=True),
                 HeadPattern(layer, 0, lambda rows, w: torch.full_like(w, 0.25)),
-                *(block_mean_ablation(c, layer, block) for block in ("attn", "mlp")[: 1 if self.attn_only else 2]),
+                *(
+                    block_mean_ablation(c, layer, block, everywhere)
+                    for block in ("attn", "mlp")[: 1 if self.attn_only else 2]
+                    for everywhere in (False, True)
+                ),
                 ResidualEdit(f"attn{layer}", lambda rows, x: 0.5 * x),
             ):
                 for sample in samples:
@@ -122,16 +126,17 @@ def mean_ablation(capture: Capture, layer: int, head: int, everywhere: bool = Fa
     if not everywhere:
         mean = capture.z[:, layer, head].mean(0)  # [d_head]
         return HeadOutput(layer, head, lambda rows, z: mean.expand_as(z))
-    means = capture.z_mean[layer, :, head]  # [pos, d_head]
-    return HeadOutput(layer, head, lambda rows, z: means.expand_as(z), everywhere=True)
+    means = capture.z_mean[layer, :, head]  # [pos, d_head]; the replay may pass the last positions alone
+    return HeadOutput(layer, head, lambda rows, z: means[-z.shape[1] :].expand_as(z), everywhere=True, uniform=True)
 
 
 def block_mean_ablation(capture: Capture, layer: int, block: str, everywhere: bool = False) -> BlockOutput:
     """An attention block's ("attn") or an MLP's ("mlp") output replaced by its mean over all inputs, at `=` or
     at every position."""
     means = (capture.attn_out_mean if block == "attn" else capture.mlp_out_mean)[layer]  # [pos, d_model]
-    mean = means if everywhere else means[-1]
-    return BlockOutput(layer, block, lambda rows, out: mean.expand_as(out), everywhere)
+    if not everywhere:
+        return BlockOutput(layer, block, lambda rows, out: means[-1].expand_as(out), uniform=True)
+    return BlockOutput(layer, block, lambda rows, out: means[-out.shape[1] :].expand_as(out), True, uniform=True)
 
 
 def pattern_difference(model, capture: Capture, replay: Replay | None = None) -> float:

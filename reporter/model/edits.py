@@ -23,11 +23,14 @@ Hook = tuple[str, Callable]
 
 
 class Edit(ABC):
-    """What every edit has: the block it acts in, its site there, whether it acts at every position."""
+    """What every edit has: the block it acts in, its site there, whether it acts at every position, and whether
+    its value is the same for every input (a mean over them: the replay may then run the positions before `b`,
+    which see only `a`, once per value of `a`)."""
 
     layer: int
     site: str
     everywhere: bool = False
+    uniform: bool = False
 
     @abstractmethod
     def apply(self, rows: torch.Tensor, activation: torch.Tensor) -> torch.Tensor:
@@ -44,8 +47,9 @@ class HeadOutput(Edit):
 
     layer: int
     head: int
-    value: Value  # z [rows, d_head] at `=`, or [rows, pos, d_head] at every position
+    value: Value  # z [rows, d_head] at `=`, or [rows, pos, d_head] at every position (the last pos positions)
     everywhere: bool = False
+    uniform: bool = False
     site = keys.Z
 
     def apply(self, rows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:  # z [rows, pos, head, d_head]
@@ -79,8 +83,9 @@ class BlockOutput(Edit):
 
     layer: int
     block: str  # "attn" or "mlp"
-    value: Value  # output [rows, d_model] at `=`, or [rows, pos, d_model] at every position
+    value: Value  # output [rows, d_model] at `=`, or [rows, pos, d_model] at every position (the last pos ones)
     everywhere: bool = False
+    uniform: bool = False
 
     def __post_init__(self):
         if self.block not in BLOCKS:

@@ -10,7 +10,8 @@ edit of edits.py applied at its hook point. Three uses:
   matrix kernel, which rounds differently). Gradients reach the bridge's own parameters.
 - `Replay`, in float64 on the clean activations of a `Capture`: an edit at `=` changes nothing at the
   other positions (`=` is the last one), so only the `=` column is recomputed from the edit's block on,
-  with the clean keys and values of the other positions; an edit at every position recomputes them all.
+  with the clean keys and values of the other positions; an edit at every position recomputes them all
+  (with edits whose values are means, those before `b` once per value of `a`: they see only `a`).
 - `HookedRun`: the same edits through TransformerLens' `run_with_hooks`, the check of the replay on every
   run (measure/causal.py) and its stand-in for an architecture the replay does not reproduce.
 """
@@ -27,7 +28,7 @@ from reporter.model import keys
 from reporter.model.device import device_of
 from reporter.model.edits import Edit
 from reporter.model.keys import ACTIVATIONS, NORMALIZATIONS
-from reporter.model.task import EQUALS_POS, Task, all_pairs, tokens_for
+from reporter.model.task import B_POS, EQUALS_POS, Task, all_pairs, tokens_for
 
 FUNCTIONS = dict(  # the activation of each name in keys.ACTIVATIONS, as the bridge computes it
     zip(
@@ -115,12 +116,20 @@ class Forward:
         return x.view(*x.shape[:2], self.cfg.n_heads, self.cfg.d_head).transpose(1, 2)
 
     def attention(
-        self, x: torch.Tensor, layer: int, past: Past | None, edits: Sequence[Edit], rows: torch.Tensor | None
+        self,
+        x: torch.Tensor,
+        layer: int,
+        past: Past | None,
+        edits: Sequence[Edit],
+        rows: torch.Tensor | None,
+        keep: list | None = None,
     ) -> torch.Tensor:
-        """z [rows, pos, head, d_head] of the positions in ``x`` [rows, pos, d], over the clean keys and values
-        of the positions before them (``past``) and their own."""
+        """z [rows, pos, head, d_head] of the positions in ``x`` [rows, pos, d], over the keys and values of the
+        positions before them (``past``) and their own; ``keep`` gets this block's keys and values."""
         h = self.norm(x, keys.ln(layer, 1))  # [rows, pos, d]
         q, k, v = (self.heads(self.linear(h, keys.attn(layer, name))) for name in "qkv")  # [rows, head, pos, dh]
+        if keep is not None:
+            keep.append((k, v))
         if past is not None and q.shape[2] == 1:  # `=` alone: its own key and value beside the past ones, no copy
             k_past, v_past = past(layer)  # [rows, head, key before, d_head]; products, not thousands of tiny bmm
             scores = torch.cat([(q * k_past).sum(-1), (q * k).sum(-1)], -1).unsqueeze(2) / self.scale
@@ -145,15 +154,17 @@ class Forward:
         edits: Sequence[Edit] = (),
         rows: torch.Tensor | None = None,
         clean_z: torch.Tensor | None = None,
+        keep: list | None = None,
     ) -> torch.Tensor:
         """Logits at `=` [rows, vocab] from ``x`` [rows, pos, d], block ``start``'s input at its last positions
-        (`=` last; ``past`` gives the clean keys and values of the others). ``clean_z`` [rows, pos, head, d_head]
-        stands for block ``start``'s attention when no edit changes its inputs. Past the last block's attention
-        only `=` is computed (unless an edit there acts at every position)."""
+        (`=` last; ``past`` gives the keys and values of the others). ``clean_z`` [rows, pos, head, d_head]
+        stands for block ``start``'s attention when no edit changes its inputs; ``keep`` gets each block's keys
+        and values [rows, head, pos, d_head], in order. Past the last block's attention only `=` is computed
+        (unless an edit there acts at every position)."""
         last = self.cfg.n_layers - 1
         for layer in range(start, self.cfg.n_layers):
             x = edited(x, layer, keys.RESID_PRE, edits, rows)
-            z = clean_z if layer == start and clean_z is not None else self.attention(x, layer, past, edits, rows)
+            z = clean_z if layer == start and clean_z is not None else self.attention(x, layer, past, edits, rows, keep)
             z = edited(z, layer, keys.Z, edits, rows)
             if layer == last and not any(edit.everywhere for edit in edits if edit.layer == last):
                 x, z = x[:, -1:], z[:, -1:]  # only `=` is read from here on
@@ -211,6 +222,8 @@ class Replay(Forward):
         start = min((edit.layer for edit in edits), default=0)
         resid = self.capture.resid_pre[rows, start]  # [rows, pos, d]
         if any(edit.everywhere for edit in edits):
+            if all(edit.uniform for edit in edits if edit.everywhere):
+                return self.everywhere(rows, start, edits)
             return self.run(resid, start, None, edits, index)
         first = [keys.SITES.index(edit.site) for edit in edits if edit.layer == start]
         clean = first and min(first) >= keys.SITES.index(keys.Z)
@@ -222,6 +235,22 @@ class Replay(Forward):
             index,
             self.capture.z[rows, start, None] if clean else None,  # [rows, 1, head, d_head]
         )
+
+    def everywhere(self, rows: slice, start: int, edits: Sequence[Edit]) -> torch.Tensor:
+        """Logits at `=` [rows, vocab] with edits at every position whose values are the same for every input.
+        The positions before `b` see only `a`, so with such edits they too depend on `a` alone: they run once per
+        value of `a` in the chunk (on its first row, at every position, keeping each block's keys and values),
+        and `b` and `=` run on every row over those keys and values: about half the work of all positions."""
+        p = self.capture.task.modulus
+        first, last = rows.start // p, (rows.stop - 1) // p
+        one_per_a = torch.tensor([max(a * p, rows.start) for a in range(first, last + 1)], device=self.device)
+        kept: list[tuple[torch.Tensor, torch.Tensor]] = []  # per block from start: [a, head, pos, d_head]
+        self.run(self.capture.resid_pre[one_per_a, start], start, None, edits, one_per_a, keep=kept)
+        index = torch.arange(rows.start, rows.stop, device=self.device)
+        which = index // p - first  # each row's value of a, as an index into one_per_a
+        before = [(k[which, :, :B_POS], v[which, :, :B_POS]) for k, v in kept]  # [rows, head, B_POS, d_head]
+        resid = self.capture.resid_pre[rows, start, B_POS:]  # [rows, pos from b, d]
+        return self.run(resid, start, lambda layer: before[layer - start], edits, index)
 
 
 class HookedRun:

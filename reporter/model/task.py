@@ -14,6 +14,7 @@ POSITIONS = ("a", "+", "b", "=")  # what each of the 4 positions holds
 POSITION_KEYS = ("a", "plus", "b", "equals")  # the same, as JSON-safe keys
 TOKEN_OF = dict(zip(POSITION_KEYS, POSITIONS, strict=True))  # position key -> its token: "plus" -> "+"
 EQUALS_POS = 3  # the query position every statistic reads from
+B_POS = POSITIONS.index("b")  # the first position that sees b: those before it depend on a alone
 
 
 @dataclass(frozen=True)
