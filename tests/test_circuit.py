@@ -14,7 +14,7 @@ from reporter.interpret.circuit import harmonics, head_groups, internal_frequenc
 from reporter.interpret.thresholds import Thresholds
 from reporter.measure.attribution import BIAS, cosine_coefficient, direct_logits, frozen_scale, logit_attribution
 from reporter.measure.capture import capture, hooked_pass
-from reporter.measure.causal import Interventions
+from reporter.measure.causal import Interventions, block_mean_ablation, mean_ablation
 from reporter.measure.channels import channels, frequency_component, write_spectra
 from reporter.measure.components import components
 from reporter.measure.fourier import preference_rule
@@ -76,6 +76,18 @@ def test_two_heads_that_each_carry_half_of_b_are_minor_alone_and_redundant_toget
     assert together_kind(attn1.delta_loss, attn1.sum_of_singles, Thresholds()) == "additive"
     given = {(int(name[1]), int(name[3])): value for name, value in found.single_heads.items()}
     assert components(Interventions(model, clean), singles=given) == found  # causal's singles, reused
+
+
+def test_a_layers_heads_ablated_together_are_its_attention_block_ablated_at_equals():
+    """components() reads the heads-together effect off the block's ablation at `=`: the two edits must agree."""
+    model, task = random_model()
+    clean = capture(model, task)
+    interventions = Interventions(model, clean)
+    for layer in range(model.cfg.n_layers):
+        heads = [mean_ablation(clean, layer, head) for head in range(model.cfg.n_heads)]
+        block = interventions.effect(block_mean_ablation(clean, layer, "attn"))
+        assert abs(block.delta_loss) > 1e-6  # the check is not between two no-ops
+        assert interventions.effect(*heads).delta_loss == pytest.approx(block.delta_loss, abs=1e-12)
 
 
 def test_together_is_judged_against_the_sum_of_the_singles_by_the_cutoffs():

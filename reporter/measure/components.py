@@ -83,17 +83,12 @@ def components(interventions: Interventions, singles: dict[tuple[int, int], floa
     pairs: list[HeadPair] = []
     for layer in range(n_layers):
         heads = range(n_heads)
-        together = run(*(mean_ablation(c, layer, h) for h in heads)).delta_loss
+        attention = block_ablation(interventions, layer, "attn")
+        # All the layer's heads mean-ablated at `=` is the block's own ablation there: its output is b_O plus each
+        # head's W_O z, and the mean of that sum is b_O plus W_O times each head's mean z. One run, not two.
+        together = attention.equals.delta_loss
         total = sum(singles[(layer, h)] for h in heads)
-        rows.append(
-            Component(
-                f"attn{layer}",
-                "attention",
-                layer,
-                block_ablation(interventions, layer, "attn"),
-                Together(together, total),
-            )
-        )
+        rows.append(Component(f"attn{layer}", "attention", layer, attention, Together(together, total)))
         if not interventions.attn_only:
             rows.append(Component(f"mlp{layer}", "mlp", layer, block_ablation(interventions, layer, "mlp"), None))
         for first, second in combinations(heads, 2):
