@@ -54,6 +54,7 @@ EDITS = {  # name -> edits built from the clean capture
     "residual after embed, a direction removed": lambda c: [ResidualEdit("embed", direction_removed(DIRECTION))],
     "residual after attn0, a direction removed": lambda c: [ResidualEdit("attn0", direction_removed(DIRECTION))],
     "residual after mlp0, halved": lambda c: [ResidualEdit("mlp0", lambda rows, x: 0.5 * x)],
+    "residual after mlp1, the final norm's input": lambda c: [ResidualEdit("mlp1", direction_removed(DIRECTION))],
     "a head pair": lambda c: [mean_ablation(c, 0, 0), mean_ablation(c, 1, 1)],
     "a mean everywhere and a patch at = from another input": lambda c: [
         block_mean_ablation(c, 0, "mlp", everywhere=True),

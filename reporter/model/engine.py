@@ -219,6 +219,10 @@ class Replay(Forward):
         position. Where every edit of the first block acts at or after z, its attention is the clean one."""
         check_sites(self.cfg, edits)
         index = torch.arange(rows.start, rows.stop, device=self.device)
+        last = self.cfg.n_layers - 1
+        if edits and all(edit.layer == last and edit.site == keys.RESID_POST for edit in edits):
+            final = edited(self.capture.resid_final[rows, -1:], last, keys.RESID_POST, edits, index)  # [rows, 1, d]
+            return self.linear(self.norm(final[:, -1], keys.LN_FINAL), keys.UNEMBED)  # the final norm's input, edited
         start = min((edit.layer for edit in edits), default=0)
         resid = self.capture.resid_pre[rows, start]  # [rows, pos, d]
         if any(edit.everywhere for edit in edits):
