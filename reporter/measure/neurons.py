@@ -60,20 +60,31 @@ class NeuronLayer:
 
 def neuron_layer(pre_activation: torch.Tensor, modulus: int, layer: int) -> NeuronLayer:
     """The 2-D spectrum of each neuron's pre-activation ``pre_activation`` [p², d_mlp] (row a * p + b)."""
-    p = modulus
+    p, half = modulus, modulus // 2 + 1
     grid = pre_activation.double().reshape(p, p, -1)  # [a, b, neuron]
-    power = torch.fft.fft2(grid, dim=(0, 1)).abs().pow(2)  # [k_a, k_b, neuron]
+    # The grid is real: the term at (-k_a, -k_b) is the conjugate of the one at (k_a, k_b), with the same power, the
+    # same kind and the same folded frequency. So only k_b <= p // 2 is transformed, each column counted for its
+    # conjugate too (k_b = 0, and k_b = p / 2 for an even p, hold their own conjugates): half the work of fft2.
+    spectrum = torch.fft.rfft2(grid, dim=(0, 1))  # [k_a, k_b <= p // 2, neuron]
+    power = spectrum.real.square() + spectrum.imag.square()
+    counted = torch.full((half,), 2.0, dtype=power.dtype, device=power.device)
+    counted[0] = 1.0
+    if p % 2 == 0:
+        counted[-1] = 1.0
+    power *= counted[None, :, None]
     masks, frequency = term_masks(p, grid.device)
+    masks, frequency = {name: mask[:, :half] for name, mask in masks.items()}, frequency[:, :half]
     power[0, 0] = 0.0  # the constant is no frequency
     total = power.sum((0, 1))  # [neuron]
-    by_k = power.new_zeros(p // 2 + 1, power.shape[-1])  # [folded k, neuron]
-    by_k.index_add_(0, frequency.reshape(-1), power.reshape(p * p, -1))
+    by_k = power.new_zeros(half, power.shape[-1])  # [folded k, neuron]
+    by_k.index_add_(0, frequency.reshape(-1), power.reshape(p * half, -1))
     by_k[0] = 0.0  # other terms and the constant belong to no one frequency
     dominant = by_k.argmax(0)  # [neuron]
     alive = total > 1e-24
     share = torch.where(alive, by_k.max(0).values / total.clamp_min(1e-300), 0.0)
     whole = float(total.sum())
-    terms = {name: float(power[mask].sum()) / whole if whole > 0 else 0.0 for name, mask in masks.items()}
+    per_term = power.sum(-1)  # [k_a, k_b]: the layer's power, summed over its neurons before the kinds are split
+    terms = {name: float(per_term[mask].sum()) / whole if whole > 0 else 0.0 for name, mask in masks.items()}
     return NeuronLayer(layer, torch.where(alive, dominant, 0).cpu().numpy(), share.cpu().numpy(), terms)
 
 
