@@ -62,16 +62,19 @@ class Label:
 
 def condition_shares(w: np.ndarray, t: Thresholds) -> dict:
     """Shares of inputs on which each per-input condition holds, from a head's weights ``w`` [input, key]."""
-    focused = w >= t.focus  # [input, key]; with focus > 0.5 at most one key per input
+    # [key, input]: numpy reduces over a short last axis slowly, and the sensitivity sweep calls this ~1000 times
+    by_key = np.ascontiguousarray(w.T)
+    focused = by_key >= t.focus  # [key, input]; with focus > 0.5 at most one key per input
     # Spread: `spread_positions` positions each get a real share, or no position holds the input and attention is broad.
-    broad = (w.max(-1) < t.focus) & (normalised_entropy(w) >= t.spread_entropy)
+    broad = (by_key.max(0) < t.focus) & (normalised_entropy(w) >= t.spread_entropy)
+    on_a, on_b = by_key[A], by_key[B]
     return {
-        "focus_share": by_position(focused.mean(0)),
-        "sharp_on_a_or_b": float((focused[:, A] | focused[:, B]).mean()),
+        "focus_share": by_position(focused.mean(1)),
+        "sharp_on_a_or_b": float((focused[A] | focused[B]).mean()),
         "split_share": float(
-            ((w[:, A] >= t.split_floor) & (w[:, B] >= t.split_floor) & (w[:, A] + w[:, B] >= t.split_mass)).mean()
+            ((on_a >= t.split_floor) & (on_b >= t.split_floor) & (on_a + on_b >= t.split_mass)).mean()
         ),
-        "three_way_share": float((((w >= t.spread_floor).sum(-1) >= t.spread_positions) | broad).mean()),
+        "three_way_share": float((((by_key >= t.spread_floor).sum(0) >= t.spread_positions) | broad).mean()),
     }
 
 

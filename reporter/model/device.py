@@ -15,11 +15,14 @@ class DeviceError(ValueError):
 
 
 def resolve_device(name: str) -> str:
-    """The torch device ("cpu" or "cuda") for ``name``; "cuda" without CUDA is one DeviceError sentence."""
-    import torch
-
+    """The torch device ("cpu" or "cuda") for ``name``; "cuda" without CUDA is one DeviceError sentence. The CPU
+    needs no check, so that a build read from the cache never imports torch (about a second)."""
     if name not in DEVICES:
         raise DeviceError(f"device must be one of {', '.join(DEVICES)}, not {name!r}.")
+    if name == "cpu":
+        return name
+    import torch
+
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if name == "cuda" and not torch.cuda.is_available():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
-from reporter.publish.figures.style import Figure
+from reporter.publish.figures.figure import Figure
 
 
 @dataclass(frozen=True)

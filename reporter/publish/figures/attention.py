@@ -7,7 +7,8 @@ import numpy as np
 
 from reporter.interpret.stats import Stats
 from reporter.model.task import POSITION_KEYS, POSITIONS
-from reporter.publish.figures.style import POSITION_COLOURS, Figure, style, to_csv, to_png
+from reporter.publish.figures.figure import Figure
+from reporter.publish.figures.style import POSITION_COLOURS, style, to_csv, to_png
 
 
 def mean_attention(stats: Stats) -> Figure:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from reporter.publish.figures.style import DARK_CELLS, IMPORTANCE_COLOURS, Figure, style, to_csv, to_png
+from reporter.publish.figures.figure import Figure
+from reporter.publish.figures.style import DARK_CELLS, IMPORTANCE_COLOURS, style, to_csv, to_png
 
 BOX_W, BOX_H, GAP = 1.5, 1.1, 0.85  # a block's box and the arrow between two boxes, in data units
 

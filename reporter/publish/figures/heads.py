@@ -11,12 +11,12 @@ from reporter.interpret.roles import HeadRole
 from reporter.interpret.stats import HeadStats, Stats
 from reporter.interpret.thresholds import Thresholds
 from reporter.model.task import POSITION_KEYS, POSITIONS, Task
+from reporter.publish.figures.figure import Figure
 from reporter.publish.figures.head_attention import attention_map, distribution
 from reporter.publish.figures.shown import HeadShown
 from reporter.publish.figures.style import (
     DARK_CELLS,
     IMPORTANCE_COLOURS,
-    Figure,
     cell,
     fixed,
     headline,

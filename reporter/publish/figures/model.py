@@ -10,7 +10,8 @@ import numpy as np
 from reporter.measure.content import PositionContent
 from reporter.measure.fourier import LogitSpectrum, PreferenceRule, Spectrum
 from reporter.model.task import POSITION_KEYS, POSITIONS, TOKEN_OF
-from reporter.publish.figures.style import CARRIES_COLOURS, Figure, cell, style, to_csv, to_png
+from reporter.publish.figures.figure import Figure
+from reporter.publish.figures.style import CARRIES_COLOURS, cell, style, to_csv, to_png
 
 
 def positions_figure(contents: list[PositionContent], holds: list[dict], n_layers: int) -> Figure:

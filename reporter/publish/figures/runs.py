@@ -6,7 +6,8 @@ import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 
-from reporter.publish.figures.style import DARK_CELLS, IMPORTANCE_COLOURS, Figure, cell, style, to_csv, to_png
+from reporter.publish.figures.figure import Figure
+from reporter.publish.figures.style import DARK_CELLS, IMPORTANCE_COLOURS, cell, style, to_csv, to_png
 
 ROLE_COLOURS = [
     "#0072B2",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 
 import matplotlib
 
@@ -47,20 +46,6 @@ STYLE = {
         color=["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#999999", "#000000"]
     ),
 }
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A figure ready to write: its file name, PNG bytes, alt text, and the CSV of what it draws."""
-
-    name: str
-    png: bytes
-    alt: str
-    csv: str
-
-    @property
-    def csv_name(self) -> str:
-        return self.name.removesuffix(".png") + ".csv"
 
 
 def to_png(fig) -> bytes:
