@@ -68,9 +68,7 @@ def default_pairs(modulus: int) -> list[tuple[int, int]]:
 
 
 def normalised_entropy(weights: np.ndarray | torch.Tensor):
-    """Entropy over the last axis (the key positions) divided by log(n_keys): 0 = one position, 1 = uniform.
-    A numpy array or a torch tensor (training's); torch is not imported here, so a build read from the cache
-    never loads it."""
+    """Entropy over the last axis (the key positions) divided by log(n_keys): 0 = one position, 1 = uniform."""
     log = np.log(np.maximum(weights, 1e-12)) if isinstance(weights, np.ndarray) else weights.clamp_min(1e-12).log()
     return -(weights * log).sum(-1) / math.log(weights.shape[-1])
 

@@ -125,7 +125,7 @@ def mean_ablation(capture: Capture, layer: int, head: int, everywhere: bool = Fa
     """The head's z replaced by its mean over all inputs: at `=`, or at every position (its mean there)."""
     if not everywhere:
         mean = capture.z[:, layer, head].mean(0)  # [d_head]
-        return HeadOutput(layer, head, lambda rows, z: mean.expand_as(z))
+        return HeadOutput(layer, head, lambda rows, z: mean.expand_as(z), uniform=True)
     means = capture.z_mean[layer, :, head]  # [pos, d_head]; the replay may pass the last positions alone
     return HeadOutput(layer, head, lambda rows, z: means[-z.shape[1] :].expand_as(z), everywhere=True, uniform=True)
 

@@ -227,7 +227,7 @@ class Replay(Forward):
         resid = self.capture.resid_pre[rows, start]  # [rows, pos, d]
         if any(edit.everywhere for edit in edits):
             if all(edit.uniform for edit in edits if edit.everywhere):
-                return self.everywhere(rows, start, edits)
+                return self.everywhere(rows, index, start, edits)
             return self.run(resid, start, None, edits, index)
         first = [keys.SITES.index(edit.site) for edit in edits if edit.layer == start]
         clean = first and min(first) >= keys.SITES.index(keys.Z)
@@ -240,7 +240,7 @@ class Replay(Forward):
             self.capture.z[rows, start, None] if clean else None,  # [rows, 1, head, d_head]
         )
 
-    def everywhere(self, rows: slice, start: int, edits: Sequence[Edit]) -> torch.Tensor:
+    def everywhere(self, rows: slice, index: torch.Tensor, start: int, edits: Sequence[Edit]) -> torch.Tensor:
         """Logits at `=` [rows, vocab] with edits at every position whose values are the same for every input.
         The positions before `b` see only `a`, so with such edits they too depend on `a` alone: they run once per
         value of `a` in the chunk (on its first row, at every position, keeping each block's keys and values),
@@ -250,7 +250,6 @@ class Replay(Forward):
         one_per_a = torch.tensor([max(a * p, rows.start) for a in range(first, last + 1)], device=self.device)
         kept: list[tuple[torch.Tensor, torch.Tensor]] = []  # per block from start: [a, head, pos, d_head]
         self.run(self.capture.resid_pre[one_per_a, start], start, None, edits, one_per_a, keep=kept)
-        index = torch.arange(rows.start, rows.stop, device=self.device)
         which = index // p - first  # each row's value of a, as an index into one_per_a
         before = [(k[which, :, :B_POS], v[which, :, :B_POS]) for k, v in kept]  # [rows, head, B_POS, d_head]
         resid = self.capture.resid_pre[rows, start, B_POS:]  # [rows, pos from b, d]
