@@ -1,0 +1,75 @@
+"""The batched seed trainer (reporter/model/seeds.py): each run in the stack is the run its seed trains alone."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from reporter.model.engine import Forward
+from reporter.model.recipe import Recipe
+from reporter.model.seeds import Levers, train_seeds
+from reporter.model.task import Task, all_inputs
+from reporter.model.train import initial_model, train
+
+TINY = Recipe(modulus=11, n_layers=2, n_heads=2, d_model=32, d_mlp=64, batch_size=16, epochs=1, patience=99)
+
+
+def logits_of(recipe: Recipe, state: dict) -> torch.Tensor:
+    model = initial_model(recipe.model_config(), recipe.unembed_scale)
+    model.load_state_dict({**model.state_dict(), **state})
+    with torch.no_grad():
+        return Forward(model)(all_inputs(Task(recipe.modulus)))
+
+
+def alone(recipe: Recipe) -> torch.Tensor:
+    result = train(recipe, lean=True)
+    with torch.no_grad():
+        return Forward(result.model)(all_inputs(Task(recipe.modulus)))
+
+
+def test_a_run_trained_in_the_stack_equals_the_run_trained_alone_after_an_epoch():
+    runs = train_seeds(TINY, [0, 3])
+    for run in runs:
+        expected = alone(replace(TINY, seed=run.seed))
+        got = logits_of(replace(TINY, seed=run.seed), run.state)
+        assert torch.allclose(got, expected, atol=1e-5), float((got - expected).abs().max())
+        assert run.outcome == "ran out" and len(run.history) == 1
+
+
+def test_seeds_differ_and_the_stack_does_not_mix_them():
+    first, second = train_seeds(TINY, [0, 1])
+    (single,) = train_seeds(TINY, [1])
+    assert not torch.allclose(first.state["embed.weight"], second.state["embed.weight"])
+    assert torch.allclose(second.state["embed.weight"], single.state["embed.weight"], atol=1e-6)
+
+
+def test_a_run_that_stops_leaves_the_others_as_they_would_be():
+    """A give-up rule at the best held-out accuracy of epoch 2 stops every run below it there; the others go on."""
+    recipe = replace(TINY, modulus=11, n_layers=1, normalization_type=None, train_fraction=0.8, batch_size=4, lr=1e-2)
+    recipe = replace(recipe, d_model=64, d_mlp=128, weight_decay=1.0, epochs=3)
+    runs = train_seeds(recipe, [0, 1, 2])
+    floor = max(r.history[1]["test_accuracy"] for r in runs)
+    behind = {r.seed for r in runs if r.history[1]["test_accuracy"] < floor}
+    assert 0 < len(behind) < len(runs)  # these seeds: at least one run on each side
+    stopped = train_seeds(recipe, [0, 1, 2], Levers(give_up=((2, floor),)))
+    for before, after in zip(runs, stopped, strict=True):
+        if before.seed in behind:
+            assert after.outcome == "gave up" and len(after.history) == 2
+        else:
+            assert after.outcome == "ran out" and len(after.history) == 3
+            assert torch.allclose(after.state["embed.weight"], before.state["embed.weight"], atol=1e-6)
+
+
+def test_a_run_at_full_held_out_accuracy_for_the_patience_stops_as_trained():
+    """p = 3 (7 training inputs, 2 held out): seed 0 reaches 100% held-out, loses it, then holds it."""
+    recipe = Recipe(
+        modulus=3, n_layers=1, n_heads=2, d_model=32, d_mlp=64, normalization_type=None, train_fraction=0.8,
+        batch_size=2, lr=1e-2, weight_decay=1.0, epochs=200, patience=2,
+    )  # fmt: skip
+    (run,) = train_seeds(recipe, [0])
+    accuracy = [r["test_accuracy"] for r in run.history]
+    assert run.outcome == "trained", accuracy
+    assert accuracy[-2:] == [1.0, 1.0] and accuracy[-3] < 1.0
+    assert accuracy[run.first_perfect - 1] == 1.0 and all(a < 1 for a in accuracy[: run.first_perfect - 1])
+    assert run.final["test_accuracy"] == 1.0
