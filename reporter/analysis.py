@@ -211,8 +211,8 @@ def analyse(directory: Path, options: Options, cache=None, progress=None) -> Ana
     STAGES as it starts. Raises CheckpointError or PairError."""
     import functools
 
-    from reporter.cache import baseline_reads, measurements_reads
     from reporter.cache_codec import fits_checkpoint
+    from reporter.cache_keys import baseline_reads, measurements_reads
     from reporter.measure.capture import NonFiniteLogits
     from reporter.model.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
 

@@ -62,6 +62,7 @@ def numbers_in(value) -> list[float]:
     return [float(value)] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
 
 
+@pytest.mark.slow
 def test_two_models_with_different_circuits_get_different_algorithms(sites):
     lookup, gated = page(sites, "lookup"), page(sites, "gated")
     assert "MLP 1 multiplies `a` and `b`" in lookup and "it makes the products itself" in lookup
@@ -73,6 +74,7 @@ def test_two_models_with_different_circuits_get_different_algorithms(sites):
     assert kinds["lookup"] != kinds["gated"] and "redundant" in kinds["lookup"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["lookup", "gated", "one_layer"])
 def test_every_number_on_the_algorithm_page_is_in_report_json(sites, name):
     text = "\n".join(line for line in page(sites, name).splitlines() if not line.startswith("!["))  # not the figure
@@ -85,6 +87,7 @@ def test_every_number_on_the_algorithm_page_is_in_report_json(sites, name):
         assert number in shown, f"{number}{percent} on the {name} Algorithm page is not in its report.json"
 
 
+@pytest.mark.slow
 def test_a_one_layer_model_that_learned_nothing_says_so_and_has_no_later_stages(sites):
     text = page(sites, "one_layer")
     assert "Everything below describes an unfinished model" in text
@@ -94,6 +97,7 @@ def test_a_one_layer_model_that_learned_nothing_says_so_and_has_no_later_stages(
     assert "never becomes readable" in text
 
 
+@pytest.mark.slow
 def test_the_stage_table_shows_where_the_answer_becomes_readable(sites):
     layers = page(sites, "lookup", "layers.md").split("## The residual stream at `=`, stage by stage")[1]
     row = next(line for line in layers.splitlines() if line.startswith("| MLP 1 |"))

@@ -24,6 +24,7 @@ def run_analyze(checkpoint, tmp_path, *options):
     return result, (json.loads(out.read_text()) if out.exists() else None)
 
 
+@pytest.mark.slow
 def test_other_shape_and_modulus_is_analysed_and_labelled(handmade_97, tmp_path):
     result, report = run_analyze(handmade_97, tmp_path)
     assert result.exit_code == 0, result.output

@@ -27,6 +27,7 @@ def checkpoint(handmade_checkpoint):
     return handmade_checkpoint(13, HEADS)
 
 
+@pytest.mark.slow
 def test_the_readme_example_runs_on_a_handmade_checkpoint(checkpoint, tmp_path, monkeypatch, capsys):
     readme = (ROOT / "README.md").read_text()
     (block,) = re.findall(r"## From Python\n.*?```python\n(.*?)```", readme, re.S)
@@ -49,6 +50,7 @@ def test_build_site_writes_what_modreport_build_writes(checkpoint, tmp_path):
     assert tree(tmp_path / "api") == tree(tmp_path / "cli")
 
 
+@pytest.mark.slow
 def test_progress_reaches_the_callback_in_pipeline_order_and_nothing_is_printed(checkpoint, tmp_path, capfd):
     seen = []
 

@@ -123,6 +123,7 @@ def test_a_second_build_into_the_same_folder_is_refused_while_the_first_runs(tin
     assert "[2/5]" not in err  # refused before its analysis, not after it
 
 
+@pytest.mark.slow
 def test_two_builds_at_once_never_race(tiny_checkpoint, tmp_path):
     builds = [
         modreport("build", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "site", "--no-html") for _ in range(2)
@@ -162,6 +163,7 @@ def terminate_once_mkdocs_runs(process) -> None:
     assert not [pid for pid in mkdocs if Path(f"/proc/{pid}").exists()]
 
 
+@pytest.mark.slow
 def test_sigterm_stops_mkdocs_and_removes_the_staging_folder(tiny_checkpoint, tmp_path):
     build = modreport("build", "--checkpoint", tiny_checkpoint, "--out", tmp_path / "site", "--html", tmp_path / "html")
     terminate_once_mkdocs_runs(build)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from reporter.analysis import measure_baseline
-from reporter.cache import baseline_reads
+from reporter.cache_keys import baseline_reads
 from reporter.measure.capture import capture
 from reporter.measure.causal import Interventions, mean_ablation
 from reporter.model import keys

@@ -93,6 +93,7 @@ def test_last_line_says_where_the_site_is(built, tiny_checkpoint, tmp_path):
     assert "[5/5] skipping mkdocs" in result.stderr
 
 
+@pytest.mark.slow
 def test_untrained_model_gets_a_warning_on_every_page(unlearned_checkpoint, tmp_path):
     result = invoke("build", "--checkpoint", unlearned_checkpoint, "--out", tmp_path / "site", "--no-html")
     assert result.exit_code == 0, result.output

@@ -90,6 +90,7 @@ def test_no_cache_writes_nothing(checkpoint, tmp_path, monkeypatch):
     assert not (tmp_path / "cache").exists()
 
 
+@pytest.mark.slow
 def test_a_figure_is_drawn_again_only_when_what_it_draws_changed(checkpoint, tmp_path):
     from reporter.publish.figures import draw, draw_all, figure_plans
 
@@ -118,6 +119,7 @@ def test_a_figure_is_drawn_again_only_when_what_it_draws_changed(checkpoint, tmp
     assert not needless
 
 
+@pytest.mark.slow
 def test_a_run_only_compared_reuses_a_full_analysis_and_compares_as_if_measured_alone(
     checkpoint, handmade_checkpoint, tmp_path, counted
 ):

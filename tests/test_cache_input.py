@@ -185,6 +185,7 @@ def figure_entries(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+@pytest.mark.slow
 def test_a_figure_name_from_the_cache_is_never_a_path(checkpoint, tmp_path, built_once):
     victim = tmp_path / "victim" / "important.txt"
     victim.parent.mkdir()
@@ -202,6 +203,7 @@ def test_a_figure_name_from_the_cache_is_never_a_path(checkpoint, tmp_path, buil
     assert "Note: cache entry" in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_a_cached_figure_that_is_a_link_is_never_published(checkpoint, tmp_path, built_once):
     secret = tmp_path / "secret.png"
     secret.write_bytes(b"\x89PNG\r\n\x1a\nPRIVATE")
@@ -213,6 +215,7 @@ def test_a_cached_figure_that_is_a_link_is_never_published(checkpoint, tmp_path,
     assert not [p for p in (tmp_path / "site").rglob("*.png") if b"PRIVATE" in p.read_bytes()]
 
 
+@pytest.mark.slow
 def test_a_cached_alt_text_reaches_the_page_inert(checkpoint, tmp_path, built_once):
     for entry in figure_entries(built_once):
         index = json.loads((entry / "index.json").read_text())

@@ -3,6 +3,7 @@ tell an idle head from a needed one."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from reporter.measure.capture import capture
@@ -60,6 +61,7 @@ def test_donors_change_only_the_named_operand():
     assert ((b_donor % P) != (rows % P)).all() and ((b_donor // P) == (rows // P)).all()
 
 
+@pytest.mark.slow
 def test_the_only_route_of_b_to_equals_in_a_tiny_trained_model_is_critical(tmp_path):
     from reporter.analysis import Options, analyse
     from tests.conftest import TINY_TRAIN, invoke

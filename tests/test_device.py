@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from reporter.cache import Cache, baseline_reads, measurements_reads
+from reporter.cache import Cache
 from reporter.cache_codec import encode
+from reporter.cache_keys import baseline_reads, measurements_reads
 from reporter.measurement import measure
 from reporter.model.checkpoint import read_checkpoint
 from tests.conftest import TINY_TRAIN, invoke

@@ -70,6 +70,7 @@ def outside(fig, renderer) -> float:
     return fig.dpi * max(frame.x0 - box.x0, frame.y0 - box.y0, box.x1 - frame.x1, box.y1 - frame.y1, 0.0)
 
 
+@pytest.mark.slow
 def test_no_figure_cuts_off_a_title_a_label_or_a_legend(analysis, drawn):
     plans = [*figure_plans(analysis), Plan("model", "training_figure", (history(),))]
     for plan in plans:

@@ -50,12 +50,14 @@ def test_every_figure_is_drawn_with_alt_text_and_its_data(analysis):
     assert heads[1]["looks"] == "switches_ab" and heads[0]["carries"] == "a"
 
 
+@pytest.mark.slow
 def test_figures_are_byte_identical_when_drawn_twice(analysis):
     first, second = draw_all(analysis), draw_all(analysis)
     assert [f.png for f in first] == [f.png for f in second]
     assert [f.csv for f in first] == [f.csv for f in second]
 
 
+@pytest.mark.slow
 def test_figures_have_the_size_the_pages_expect(analysis):
     sizes = {f.name: png_size(f.png) for f in draw_all(analysis)}
     assert sizes["head_L0H0.png"] == (1100, 800)  # 11 x 8 inches at 100 dpi: shown at its own size

@@ -17,6 +17,7 @@ def largest_difference(model, tokens) -> float:
         return float((model(tokens)[:, EQUALS_POS] - Forward(model)(tokens)).abs().max())
 
 
+@pytest.mark.slow
 def test_the_shipped_model_gives_the_same_logits_on_all_inputs():
     loaded = load_checkpoint(DEFAULT_CHECKPOINT)
     assert replayable(loaded.model.cfg)

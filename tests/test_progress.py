@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import invoke
 
 STAGES = ("capture", "causal", "fourier", "content", "circuit", "baseline", "interpret")
 
 
+@pytest.mark.slow
 def test_build_names_each_run_and_stage_and_ends_with_the_total_time(checkpoint, handmade_checkpoint, tmp_path):
     other = handmade_checkpoint(13, [["b:copy", "a:copy"], ["plus", "larger:copy"]])
     result = invoke(
@@ -27,6 +30,7 @@ def test_build_names_each_run_and_stage_and_ends_with_the_total_time(checkpoint,
     assert "\r" not in result.stderr and "\x1b" not in result.stderr  # no bar redrawn into a log
 
 
+@pytest.mark.slow
 def test_a_rebuild_says_its_run_was_read_from_the_cache(checkpoint, tmp_path):
     for _ in range(2):
         result = invoke(

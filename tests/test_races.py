@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 import reporter.limits
 from reporter.model.checkpoint import read_checkpoint
 from reporter.publish.outputs import exchange
@@ -47,6 +49,7 @@ def test_a_checkpoint_swapped_between_its_two_files_is_read_whole(tiny_checkpoin
     assert (read.config_sha256, read.weights_sha256) == (old.config_sha256, old.weights_sha256)
 
 
+@pytest.mark.slow
 def test_a_checkpoint_replaced_during_its_build_publishes_nothing(tiny_checkpoint, tmp_path, monkeypatch):
     ckpt = tmp_path / "ckpt"
     shutil.copytree(tiny_checkpoint, ckpt)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 import torch
 
 from reporter.model.engine import Forward
@@ -28,6 +29,7 @@ def alone(recipe: Recipe) -> torch.Tensor:
         return Forward(result.model)(all_inputs(Task(recipe.modulus)))
 
 
+@pytest.mark.slow
 def test_a_run_trained_in_the_stack_equals_the_run_trained_alone_after_an_epoch():
     runs = train_seeds(TINY, [0, 3])
     for run in runs:

@@ -91,6 +91,7 @@ def sink_site(tmp_path_factory):
     return root / "site"
 
 
+@pytest.mark.slow
 def test_a_sink_at_equals_that_is_needed_at_b_is_never_called_a_sink_without_saying_where(sink_site):
     reading = reading_of(sink=True)
     head = role(reading, "L0H0")
@@ -108,6 +109,7 @@ def test_a_sink_at_equals_that_is_needed_at_b_is_never_called_a_sink_without_say
     assert f"ablated at every position it is `critical` ({delta:.3f} nats)" in heads_page
 
 
+@pytest.mark.slow
 def test_the_overview_marks_each_label_the_untrained_start_point_earns_for_the_same_head(sink_site):
     report = json.loads((sink_site / "report.json").read_text())
     start = {h["name"]: h for h in report["baseline"]["heads"]}

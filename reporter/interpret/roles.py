@@ -1,6 +1,5 @@
 """What a head carries, whether the model needs it, and where it looks once positions are read by content
-(contract 4b): heuristics over the content and causal measurements, every cut-off from the one table.
-"""
+(contract 4b): heuristics over the content and causal measurements, every cut-off from the one table."""
 
 from __future__ import annotations
 

@@ -31,6 +31,7 @@ class Levers:
     decay_on_exit: float | None = None  # weight decay switched to this once a run's `=` input leaves the plateau
     embed_lr: float = 1.0  # the embeddings' learning rate as a multiple of the others'
     decay_embed_norms: bool = True  # False: no weight decay on the embeddings and the norms
+    decay_scores: bool = True  # False: no weight decay on the queries and keys (the attention scores' weights)
     dropout: float = 0.0  # on every attention and MLP output while training
     blend: float = 0.0  # layer 0's attention from `=` mixed this much towards uniform at the start...
     blend_epochs: float = 10.0  # ...fading linearly to none by this epoch
@@ -191,7 +192,12 @@ def train_seeds(recipe: Recipe, seeds: list[int], levers: Levers = Levers(), on_
     targets = answers(task, tokens)
     steps = math.ceil(n_train / recipe.batch_size)
     lr_of = {name: levers.embed_lr if is_embedding(name) else 1.0 for name in names}
-    decays = {name: levers.decay_embed_norms or not (is_embedding(name) or is_norm(name)) for name in names}
+    scores = {f(keys.attn(layer, x)) for layer in range(cfg.n_layers) for x in "qk" for f in (keys.weight, keys.bias)}
+    decays = {
+        name: (levers.decay_embed_norms or not (is_embedding(name) or is_norm(name)))
+        and (levers.decay_scores or name not in scores)
+        for name in names
+    }
     decay = torch.full((len(seeds),), recipe.weight_decay)
     unembed = keys.weight(keys.UNEMBED)
     initial_norm = params[unembed].detach().flatten(1).norm(dim=1)
