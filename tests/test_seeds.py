@@ -75,3 +75,20 @@ def test_a_run_at_full_held_out_accuracy_for_the_patience_stops_as_trained():
     assert accuracy[-2:] == [1.0, 1.0] and accuracy[-3] < 1.0
     assert accuracy[run.first_perfect - 1] == 1.0 and all(a < 1 for a in accuracy[: run.first_perfect - 1])
     assert run.final["test_accuracy"] == 1.0
+
+
+EXITS = replace(TINY, lr=3e-3, batch_size=8, epochs=6, decay_scores=False, decay_on_exit=1.0)  # leaves at epoch 4
+
+
+@pytest.mark.slow
+def test_the_decay_switched_on_at_the_plateau_exit_is_the_same_in_both_trainers():
+    """train.train and the stack leave the plateau at the same epoch, switch the decay there, spare the queries and
+    keys, and end with the same logits; without the switch, or decaying the queries and keys, the logits differ."""
+    (run,) = train_seeds(EXITS, [0])
+    trained = train(EXITS, lean=True)
+    assert trained.config["training"]["plateau_left_epoch"] == run.left_plateau == 4
+    with torch.no_grad():
+        expected = Forward(trained.model)(all_inputs(Task(EXITS.modulus)))
+    assert torch.allclose(logits_of(EXITS, run.state), expected, atol=1e-4)
+    for other in (replace(EXITS, decay_on_exit=None), replace(EXITS, decay_scores=True)):
+        assert not torch.allclose(alone(other), expected, atol=1e-3)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from reporter.limits import check_fits, parameter_count, training_bytes
 
+PLATEAU = 0.5  # training is on the plateau while more than half of the final `=` residual is input-independent
 MAX_SEED = 2**63 - 1  # the largest seed that torch's generators and a checkpoint's training block both hold
 
 
@@ -32,6 +33,8 @@ class Recipe:
     warmup_epochs: float = 1.0  # linear warm-up, then constant until the decay
     decay_start: float = 0.3  # cosine decay to 5% over the last 70% of `epochs`: the late phase is noise-limited
     weight_decay: float = 0.1
+    decay_on_exit: float | None = None  # the weight decay from the epoch after the plateau is left (PLATEAU)
+    decay_scores: bool = True  # False: the queries and keys never decay, so that decay leaves attention sharp
     beta1: float = 0.9
     beta2: float = 0.95  # a shorter second-moment memory than 0.98 steadied the slow seed (1) in our sweeps
     init_scale: float = 2.0  # initializer_range as a multiple of TL's default 0.8 / sqrt(d_model)
@@ -83,6 +86,8 @@ def validate(recipe: Recipe) -> None:
         )
     if recipe.epochs < 1 or recipe.batch_size < 1:
         raise ValueError("epochs and batch size must be at least 1.")
+    if recipe.decay_on_exit is not None and not 0 <= recipe.decay_on_exit < 1e3:
+        raise ValueError(f"the weight decay after the plateau must lie from 0 to 1000, not {recipe.decay_on_exit}.")
     if not 0 < recipe.lr < 1:
         raise ValueError(f"the learning rate must lie strictly between 0 and 1, not {recipe.lr}.")
     config = recipe.model_config()  # refuses unknown activations and norms, and sizes below 1

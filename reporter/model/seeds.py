@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from reporter.model import keys
 from reporter.model.engine import FUNCTIONS, norm, score_scale
-from reporter.model.recipe import Recipe, validate
+from reporter.model.recipe import PLATEAU, Recipe, validate
 from reporter.model.task import Task, all_inputs, answers, split_indices
 from reporter.model.train import initial_model, lr_factor
 
@@ -28,19 +28,14 @@ class Levers:
     """Training-time choices beyond the recipe; the defaults change nothing."""
 
     decay_held: bool = False  # shrink weights by lr_peak·wd a step, not lr_t·wd (the anneal keeps the decay)
-    decay_on_exit: float | None = None  # weight decay switched to this once a run's `=` input leaves the plateau
     embed_lr: float = 1.0  # the embeddings' learning rate as a multiple of the others'
     decay_embed_norms: bool = True  # False: no weight decay on the embeddings and the norms
-    decay_scores: bool = True  # False: no weight decay on the queries and keys (the attention scores' weights)
     dropout: float = 0.0  # on every attention and MLP output while training
     blend: float = 0.0  # layer 0's attention from `=` mixed this much towards uniform at the start...
     blend_epochs: float = 10.0  # ...fading linearly to none by this epoch
     float64_loss: bool = False  # log-softmax of the loss in float64
     unembed_norm: bool = False  # the unembedding rescaled to its initial norm after every step
     give_up: tuple[tuple[int, float], ...] = ()  # (epoch, held-out accuracy): below it at that epoch, stop
-
-
-PLATEAU = 0.5  # on the plateau while more than half of the final `=` residual is input-independent (train.py's)
 
 
 @dataclass
@@ -195,7 +190,7 @@ def train_seeds(recipe: Recipe, seeds: list[int], levers: Levers = Levers(), on_
     scores = {f(keys.attn(layer, x)) for layer in range(cfg.n_layers) for x in "qk" for f in (keys.weight, keys.bias)}
     decays = {
         name: (levers.decay_embed_norms or not (is_embedding(name) or is_norm(name)))
-        and (levers.decay_scores or name not in scores)
+        and (recipe.decay_scores or name not in scores)
         for name in names
     }
     decay = torch.full((len(seeds),), recipe.weight_decay)
@@ -252,8 +247,8 @@ def train_seeds(recipe: Recipe, seeds: list[int], levers: Levers = Levers(), on_
                 run.outcome = "diverged"
             if run.left_plateau is None and float(constant[i]) < PLATEAU:
                 run.left_plateau = epoch
-                if levers.decay_on_exit is not None:
-                    decay[r] = levers.decay_on_exit
+                if recipe.decay_on_exit is not None:
+                    decay[r] = recipe.decay_on_exit
             perfect[r] = perfect[r] + 1 if float(test_acc[i]) == 1.0 else 0
             if perfect[r] == 1 and run.first_perfect is None:
                 run.first_perfect = epoch

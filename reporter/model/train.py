@@ -1,7 +1,8 @@
 """The training loop: a recipe in, a trained model and its per-epoch history out.
 
-Every parameter trains at the same learning rate under one schedule. The only
-departure from TransformerLens' init is a smaller unembedding (see Recipe).
+Every parameter trains at the same learning rate under one schedule; the weight decay may change once, when
+the plateau is left, and may spare the queries and keys (Recipe). The only departure from TransformerLens'
+init is a smaller unembedding.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from reporter.measure.capture import attention_from_equals
 from reporter.model import keys
 from reporter.model.build import build_model
 from reporter.model.engine import Forward, replayable
-from reporter.model.recipe import Recipe, validate
+from reporter.model.recipe import PLATEAU, Recipe, validate
 from reporter.model.task import EQUALS_POS, Task, all_inputs, answers, split_indices
 
 
@@ -99,6 +100,24 @@ def initial_model(config_model: dict, unembed_scale: float):
     return model
 
 
+def parameter_groups(model, recipe: Recipe) -> list[dict]:
+    """AdamW's parameter groups: every parameter in one, unless the queries and keys are kept from decaying."""
+    if recipe.decay_scores:
+        return [{"params": list(model.parameters())}]
+    state = model.state_dict(keep_vars=True)
+    scores = {
+        id(state[f(keys.attn(layer, x))])
+        for layer in range(recipe.n_layers)
+        for x in "qk"
+        for f in (keys.weight, keys.bias)
+    }
+    params = list(model.parameters())
+    return [
+        {"params": [p for p in params if id(p) not in scores]},
+        {"params": [p for p in params if id(p) in scores], "weight_decay": 0.0, "spared": True},
+    ]
+
+
 def train(
     recipe: Recipe, on_epoch: Callable[[dict], None] | None = None, lean: bool = False, device: str = "cpu"
 ) -> TrainResult:
@@ -124,8 +143,12 @@ def train(
     tracked_idx = torch.randperm(task.n_inputs, generator=generator, device="cpu")[: recipe.tracking_size].sort().values
 
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=recipe.lr, betas=(recipe.beta1, recipe.beta2), weight_decay=recipe.weight_decay
+        parameter_groups(model, recipe),
+        lr=recipe.lr,
+        betas=(recipe.beta1, recipe.beta2),
+        weight_decay=recipe.weight_decay,
     )
+    left_plateau = None
     forward = logits_at_equals(model, lean)
     steps_per_epoch = math.ceil(len(train_idx) / recipe.batch_size)
     history: list[dict] = []
@@ -165,6 +188,11 @@ def train(
             "layers": layers,
         }
         history.append(record)
+        if left_plateau is None and layers[-1]["constant_share"] < PLATEAU:
+            left_plateau = epoch
+            for group in optimizer.param_groups:
+                if recipe.decay_on_exit is not None and not group.get("spared"):
+                    group["weight_decay"] = recipe.decay_on_exit
         if on_epoch is not None:
             on_epoch(record)
         perfect_epochs = perfect_epochs + 1 if test_acc == 1.0 else 0
@@ -193,6 +221,7 @@ def train(
             },
             "epochs_run": len(history),
             "first_perfect_epoch": first_perfect,
+            "plateau_left_epoch": left_plateau,
             "stopped_early": len(history) < recipe.epochs,
             "final": {
                 "train_loss": round(train_loss, 6),
