@@ -10,7 +10,7 @@ mean_max >= 0.6; in each layer after the first at most half its heads with more 
 from `=` on `=` itself).
 
     .venv/bin/python benchmarks/search.py --seeds 0 1 2 3 4 5 6 7 --give-up 35:0.1 \\
-        --candidate '{"name": "shipped"}' --candidate '{"name": "wd on exit", "levers": {"decay_on_exit": 1}}'
+        --candidate '{"name": "shipped"}' --candidate '{"name": "dropout", "levers": {"dropout": 0.1}}'
     .venv/bin/python benchmarks/search.py --table /work/out/search.jsonl   # the table of recorded runs
     .venv/bin/python benchmarks/search.py --cost 10 --epochs 2             # ten seeds one by one, then batched
 """
