@@ -26,6 +26,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 import torch
+import train as train_benchmark  # benchmarks/train.py: the machine's matmul rate and a training epoch's FLOPs
 
 from reporter.model.recipe import Recipe
 from reporter.model.seeds import Levers, train_seeds
@@ -130,9 +131,16 @@ def cost(n: int, epochs: int) -> None:
     start = time.perf_counter()
     train_seeds(recipe, list(range(n)))
     batched = time.perf_counter() - start
-    print(f"| {n} seeds x {epochs} epochs | s | s per run-epoch |\n| --- | ---: | ---: |")
-    print(f"| one by one (train.train, lean forward) | {alone:.1f} | {alone / n / epochs:.2f} |")
-    print(f"| batched (seeds.train_seeds) | {batched:.1f} | {batched / n / epochs:.2f} |")
+    rate, work = (
+        train_benchmark.matmul_rate(),
+        train_benchmark.flops_per_epoch(recipe, round(recipe.train_fraction * recipe.modulus**2), True) * n * epochs,
+    )
+    print(f"machine: fp32 matmul {rate:.0f} GFLOP/s; each run's setup and per-epoch evaluation included")
+    print(f"| {n} seeds x {epochs} epochs | s | s per run-epoch | GFLOP/s (share of matmul) |")
+    print("| --- | ---: | ---: | ---: |")
+    for label, seconds in (("one by one (train.train, lean forward)", alone), ("batched (seeds.train_seeds)", batched)):
+        achieved = work / seconds / 1e9
+        print(f"| {label} | {seconds:.1f} | {seconds / n / epochs:.2f} | {achieved:.0f} ({achieved / rate:.0%}) |")
 
 
 def load(path: Path) -> list[dict]:
