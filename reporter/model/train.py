@@ -100,10 +100,10 @@ def initial_model(config_model: dict, unembed_scale: float):
     return model
 
 
-def parameter_groups(model, recipe: Recipe) -> list[dict]:
-    """AdamW's parameter groups: every parameter in one, unless the queries and keys are kept from decaying."""
+def parameter_groups(model, recipe: Recipe) -> list:
+    """What AdamW trains: every parameter alike, or two groups when the queries and keys are kept from decaying."""
     if recipe.decay_scores:
-        return [{"params": list(model.parameters())}]
+        return list(model.parameters())
     state = model.state_dict(keep_vars=True)
     scores = {
         id(state[f(keys.attn(layer, x))])
