@@ -71,23 +71,28 @@ def record(name: str, spec: dict, run, recipe: Recipe, levers: Levers) -> dict:
     }
 
 
+def first_perfect(record: dict) -> int | None:
+    """The first epoch at 100% held-out, read off the history (runs recorded before `first_perfect` was kept for
+    runs that did not hold it for the patience have it there only)."""
+    return next((h["epoch"] for h in record["history"] if h["test_accuracy"] == 1.0), None)
+
+
 def table(records: list[dict]) -> str:
     """One row per candidate and modulus, in the order first recorded."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
-        r["first_perfect"] = next((h["epoch"] for h in r["history"] if h["test_accuracy"] == 1.0), None)
         groups.setdefault((r["candidate"], r["modulus"]), []).append(r)
     lines = [
         "| candidate | p | seeds | trained | median epochs (trained) | analysable (of trained) | the others |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for (name, p), runs in groups.items():
-        trained = [r for r in runs if r["first_perfect"] is not None]
-        epochs = [r["first_perfect"] for r in trained]
+        trained = [r for r in runs if first_perfect(r) is not None]
+        epochs = [first_perfect(r) for r in trained]
         others = ", ".join(
             f"{r['seed']}: {r['outcome']} at {r['epochs']} ({r['final']['test_accuracy']:.0%})"
             for r in runs
-            if r["first_perfect"] is None
+            if first_perfect(r) is None
         )
         median = statistics.median(epochs) if epochs else None
         lines.append(
@@ -103,7 +108,7 @@ def agreement(records: list[dict], give_up: tuple) -> str:
     rows = {"stopped, and it never trained": 0, "stopped, but it trained later": 0, "kept, and it trained": 0}
     rows["kept, and it never trained"] = 0
     for r in full:
-        first = next((h["epoch"] for h in r["history"] if h["test_accuracy"] == 1.0), None)
+        first = first_perfect(r)
         stopped = any(
             h["epoch"] == at and h["test_accuracy"] < floor and (first is None or first > at)
             for h in r["history"]

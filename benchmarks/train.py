@@ -24,11 +24,10 @@ import torch
 from reporter.interpret.stats import compute_stats
 from reporter.measure.capture import attention_over_all_inputs
 from reporter.model.build import weights_bytes
-from reporter.model.recipe import Recipe
+from reporter.model.recipe import PLATEAU, Recipe
 from reporter.model.train import train
 
 SHARP = 0.6
-PLATEAU = 0.5  # the = residual is "on the plateau" while more than half of it is the same for every input
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -40,6 +40,17 @@ def ln(layer: int, which: int) -> str:
     return f"blocks.{layer}.ln{which}"
 
 
+def score_keys(n_layers: int) -> set[str]:
+    """The state_dict keys of every query and key projection: the weights the attention scores are made of."""
+    return {f(attn(layer, x)) for layer in range(n_layers) for x in "qk" for f in (weight, bias)}
+
+
+def norm_keys(n_layers: int) -> set[str]:
+    """The state_dict keys of every norm's scale and shift."""
+    prefixes = [ln(layer, which) for layer in range(n_layers) for which in (1, 2)] + [LN_FINAL]
+    return {f(prefix) for prefix in prefixes for f in (weight, bias)}
+
+
 # Hook points, in the order the forward reaches them inside a block; shapes as the hooks see them.
 RESID_PRE = "hook_resid_pre"  # [batch, pos, d_model] the block's input
 PATTERN = "attn.hook_pattern"  # [batch, head, query, key] attention after the softmax

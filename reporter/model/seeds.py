@@ -156,14 +156,6 @@ def summary(w: dict, task: Task, cfg, train_idx: torch.Tensor, test_idx: torch.T
     }
 
 
-def is_embedding(name: str) -> bool:
-    return name in (keys.EMBED, keys.POS_EMBED)
-
-
-def is_norm(name: str) -> bool:
-    return ".ln" in name or name.startswith(keys.LN_FINAL)
-
-
 def train_seeds(recipe: Recipe, seeds: list[int], levers: Levers = Levers(), on_epoch=None) -> list[Run]:
     """Train ``recipe`` once per seed, all runs in one stack; ``on_epoch(epoch, runs)`` sees the active runs."""
     validate(recipe)
@@ -186,13 +178,11 @@ def train_seeds(recipe: Recipe, seeds: list[int], levers: Levers = Levers(), on_
     tokens, n_train = all_inputs(task), len(splits[0][0])
     targets = answers(task, tokens)
     steps = math.ceil(n_train / recipe.batch_size)
-    lr_of = {name: levers.embed_lr if is_embedding(name) else 1.0 for name in names}
-    scores = {f(keys.attn(layer, x)) for layer in range(cfg.n_layers) for x in "qk" for f in (keys.weight, keys.bias)}
-    decays = {
-        name: (levers.decay_embed_norms or not (is_embedding(name) or is_norm(name)))
-        and (recipe.decay_scores or name not in scores)
-        for name in names
-    }
+    embeddings, spared = {keys.EMBED, keys.POS_EMBED}, set() if recipe.decay_scores else keys.score_keys(cfg.n_layers)
+    if not levers.decay_embed_norms:
+        spared |= embeddings | keys.norm_keys(cfg.n_layers)
+    lr_of = {name: levers.embed_lr if name in embeddings else 1.0 for name in names}
+    decays = {name: name not in spared for name in names}
     decay = torch.full((len(seeds),), recipe.weight_decay)
     unembed = keys.weight(keys.UNEMBED)
     initial_norm = params[unembed].detach().flatten(1).norm(dim=1)

@@ -105,12 +105,7 @@ def parameter_groups(model, recipe: Recipe) -> list:
     if recipe.decay_scores:
         return list(model.parameters())
     state = model.state_dict(keep_vars=True)
-    scores = {
-        id(state[f(keys.attn(layer, x))])
-        for layer in range(recipe.n_layers)
-        for x in "qk"
-        for f in (keys.weight, keys.bias)
-    }
+    scores = {id(state[name]) for name in keys.score_keys(recipe.n_layers)}
     params = list(model.parameters())
     return [
         {"params": [p for p in params if id(p) not in scores]},
