@@ -9,7 +9,7 @@ import torch
 
 from reporter.model.engine import Forward
 from reporter.model.recipe import Recipe
-from reporter.model.seeds import Levers, train_seeds
+from reporter.model.seeds import Levers, orthogonalise_, stablemax_log_p, train_seeds
 from reporter.model.task import Task, all_inputs
 from reporter.model.train import initial_model, train
 
@@ -92,3 +92,24 @@ def test_the_decay_switched_on_at_the_plateau_exit_is_the_same_in_both_trainers(
     assert torch.allclose(logits_of(EXITS, run.state), expected, atol=1e-4)
     for other in (replace(EXITS, decay_on_exit=None), replace(EXITS, decay_scores=True)):
         assert not torch.allclose(alone(other), expected, atol=1e-3)
+
+
+def test_stablemax_gives_the_probabilities_of_its_definition():
+    """s(0) = 1, s(1) = 2, s(-1) = 1/2: probabilities 1/3.5, 2/3.5, 0.5/3.5; the order of the logits is kept."""
+    log_p = stablemax_log_p(torch.tensor([[0.0, 1.0, -1.0]], dtype=torch.float64))
+    assert torch.allclose(log_p.exp(), torch.tensor([[1 / 3.5, 2 / 3.5, 0.5 / 3.5]], dtype=torch.float64))
+    wide = torch.randn(5, 7, dtype=torch.float64) * 30
+    assert torch.allclose(stablemax_log_p(wide).exp().sum(-1), torch.ones(5, dtype=torch.float64))
+    assert torch.equal(stablemax_log_p(wide).argmax(-1), wide.argmax(-1))
+
+
+def test_the_orthogonal_gradient_has_no_part_along_each_runs_weight_and_keeps_its_norm():
+    weight = torch.randn(3, 4, 5, dtype=torch.float64, requires_grad=True)
+    weight.grad = torch.randn(3, 4, 5, dtype=torch.float64)
+    before = weight.grad.clone()
+    orthogonalise_({"w": weight})
+    for run in range(3):
+        g, w = weight.grad[run].flatten(), weight[run].detach().flatten()
+        assert abs(float(g @ w)) < 1e-10 * float(g.norm() * w.norm())
+        assert torch.isclose(g.norm(), before[run].norm())
+        assert not torch.allclose(g, before[run].flatten())

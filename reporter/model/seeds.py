@@ -35,6 +35,8 @@ class Levers:
     blend_epochs: float = 10.0  # ...fading linearly to none by this epoch
     float64_loss: bool = False  # log-softmax of the loss in float64
     unembed_norm: bool = False  # the unembedding rescaled to its initial norm after every step
+    stablemax: bool = False  # the loss's probabilities s(z)/Σs, s(x) = x + 1 (x >= 0), 1/(1 - x) below
+    orthogonal: bool = False  # ⊥AdamW: no weight decay; each gradient's part along its weight removed, norm kept
     give_up: tuple[tuple[int, float], ...] = ()  # (epoch, held-out accuracy): below it at that epoch, stop
 
 
@@ -101,6 +103,23 @@ def forward(w: dict, tokens: torch.Tensor, cfg, levers: Levers = Levers(), blend
             x = x + F.dropout(linear(FUNCTIONS[cfg.act_fn](pre), w, keys.mlp(layer, "out")), drop, train)
     logits = linear(normed(x[:, :, -1], w, keys.LN_FINAL, cfg), w, keys.UNEMBED)
     return logits, x[:, :, -1], torch.stack(seen, 2)
+
+
+def stablemax_log_p(logits: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities of StableMax (Prieto et al. 2025): softmax's exp replaced by a function that grows linearly."""
+    s = torch.where(logits >= 0, logits + 1, 1 / (1 - logits.clamp(max=0)))
+    return s.log() - s.sum(-1, keepdim=True).log()
+
+
+def orthogonalise_(params: dict) -> None:
+    """Remove from each run's gradient its component along that run's weight, rescaled to the gradient's norm."""
+    with torch.no_grad():
+        for p in params.values():
+            g, w = p.grad.flatten(1), p.detach().flatten(1)  # [run, n]
+            along = (g * w).sum(1, keepdim=True) / w.pow(2).sum(1, keepdim=True).clamp(min=1e-30)
+            perp = g - along * w
+            perp *= g.norm(dim=1, keepdim=True) / perp.norm(dim=1, keepdim=True).clamp(min=1e-30)
+            p.grad.copy_(perp.view_as(p.grad))
 
 
 def constant_share(resid: torch.Tensor) -> torch.Tensor:
@@ -199,12 +218,15 @@ def train_seeds(recipe: Recipe, seeds: list[int], levers: Levers = Levers(), on_
             batch = order[:, step * recipe.batch_size : (step + 1) * recipe.batch_size]  # [run, rows]
             logits, _, _ = forward({**fixed, **optimizer.params}, tokens[batch], cfg, levers, blend, train=True)
             target = targets[batch]
-            log_p = F.log_softmax(logits.double() if levers.float64_loss else logits, -1)
+            wide = logits.double() if levers.float64_loss else logits
+            log_p = stablemax_log_p(wide) if levers.stablemax else F.log_softmax(wide, -1)
             loss = -log_p.gather(-1, target[..., None]).squeeze(-1)  # [run, rows]
             loss.mean(1).sum().backward()
+            if levers.orthogonal:
+                orthogonalise_(optimizer.params)
             held = recipe.lr * (factor if progress < recipe.warmup_epochs or not levers.decay_held else 1.0)
             lr = {name: torch.full((len(active),), recipe.lr * factor * lr_of[name]) for name in names}
-            shrink = {name: held * decay[index] * decays[name] for name in names}
+            shrink = {name: held * decay[index] * (decays[name] and not levers.orthogonal) for name in names}
             optimizer.step(lr, shrink)
             if levers.unembed_norm:
                 with torch.no_grad():
