@@ -32,10 +32,9 @@ class Recipe:
     lr: float = 1e-3  # peak learning rate, the same for every parameter
     warmup_epochs: float = 1.0  # linear warm-up, then constant until the decay
     decay_start: float = 0.3  # cosine decay to 5% over the last 70% of `epochs`: the late phase is noise-limited
-    weight_decay: float = 0.1  # until the plateau is left: from the start, a decay of 1-3 lengthens the plateau
-    decay_on_exit: float | None = 1.0  # the weight decay from the epoch after the plateau is left (PLATEAU):
-    #                                    about 1 e-fold over the climb, against 0.15 over a whole run at 0.1
-    decay_scores: bool = False  # False: the queries and keys never decay, so that decay leaves attention sharp
+    weight_decay: float = 0.1
+    decay_on_exit: float | None = None  # the weight decay from the epoch after the plateau is left (PLATEAU)
+    decay_scores: bool = True  # False: the queries and keys never decay, so that decay leaves attention sharp
     beta1: float = 0.9
     beta2: float = 0.95  # a shorter second-moment memory than 0.98 steadied the slow seed (1) in our sweeps
     init_scale: float = 2.0  # initializer_range as a multiple of TL's default 0.8 / sqrt(d_model)
